@@ -1,0 +1,86 @@
+import { createReadStream } from 'node:fs';
+import { once } from 'node:events';
+import type { Command } from 'commander';
+import { P1Error } from '../errors.js';
+import { TelegramFramer } from '../telegram/frame.js';
+import { parseTelegram } from '../telegram/parse.js';
+import { telegramToJson } from '../telegram/ndjson.js';
+import { frameEvents } from '../telegram/stream.js';
+
+export interface ParseCommandOptions {
+  timeZone?: string;
+  quiet?: boolean;
+}
+
+export function registerParse(program: Command): void {
+  program
+    .command('parse')
+    .description('parse a capture of P1 telegrams (file or stdin) into NDJSON, one object per valid telegram')
+    .argument('[file]', 'capture file; "-" or none reads stdin', '-')
+    .option('--time-zone <zone>', 'tz database zone for DSMR 2.2/3 timestamps (no S/W flag)', 'Europe/Amsterdam')
+    .option('-q, --quiet', 'no per-telegram problems on stderr, only the summary', false)
+    .addHelpText(
+      'after',
+      '\nOutput: NDJSON on stdout; rejected telegrams and a summary on stderr.\n' +
+        'Exit status: 0 when at least one telegram parsed, 1 when none did, 2 for usage errors (a missing file).',
+    )
+    .action(async (file: string, options: ParseCommandOptions) => {
+      process.exitCode = await parseCommand(file, options);
+    });
+}
+
+/** Streams the capture through the framer and parser in constant memory; returns the exit status. */
+export async function parseCommand(file: string, options: ParseCommandOptions): Promise<number> {
+  let input: NodeJS.ReadableStream;
+  try {
+    input = file === '-' ? process.stdin : await openCapture(file);
+  } catch (error) {
+    process.stderr.write(`p1logger parse: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 2;
+  }
+  const framer = new TelegramFramer();
+  const report = (line: string): void => {
+    if (!options.quiet) process.stderr.write(`${line}\n`);
+  };
+  let index = 0;
+  for await (const event of frameEvents(input as AsyncIterable<Buffer>, framer)) {
+    switch (event.type) {
+      case 'telegram': {
+        index++;
+        const telegram = parseTelegram(event.raw, { crc: event.crc, ...(options.timeZone ? { timeZone: options.timeZone } : {}) });
+        for (const e of telegram.errors ?? []) report(`telegram ${index}, line ${e.line}: ${e.reason}: ${e.text}`);
+        if (!process.stdout.write(`${telegramToJson(telegram)}\n`)) await once(process.stdout, 'drain');
+        break;
+      }
+      case 'rejected':
+        report(`rejected telegram (${event.code}): ${event.reason}`);
+        break;
+      case 'truncated':
+        report(`truncated telegram dropped (${event.bytes} bytes)`);
+        break;
+      case 'hint':
+        report(`hint (${event.code}): ${event.message}`);
+        break;
+      case 'junk':
+        break;
+    }
+  }
+  const s = framer.stats;
+  process.stderr.write(
+    `telegrams ok: ${s.telegrams}, CRC errors: ${s.crcErrors}, invalid: ${s.invalid}, truncated: ${s.truncated}, junk bytes: ${s.junkBytes}\n`,
+  );
+  return s.telegrams > 0 ? 0 : 1;
+}
+
+async function openCapture(file: string): Promise<NodeJS.ReadableStream> {
+  const stream = createReadStream(file, { highWaterMark: 64 * 1024 });
+  try {
+    await once(stream, 'open');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new P1Error('P1_FILE_NOT_FOUND', `no such file: ${file}`, { cause: error });
+    if (code === 'EISDIR') throw new P1Error('P1_USAGE', `${file} is a directory, not a capture file`, { cause: error });
+    throw new P1Error('P1_USAGE', `cannot read ${file}: ${code ?? String(error)}`, { cause: error });
+  }
+  return stream;
+}
