@@ -29,6 +29,7 @@ const LF = 0x0a;
 /** '/' with the even-parity bit set: what a 7E1 meter's start byte looks like when the port is opened 8N1. */
 const SLASH_WITH_PARITY = 0xaf;
 const MAX_CRC_DIGITS = 4;
+const PARITY_ERROR = 0x00;
 
 /** DSMR 4+ telegrams always carry a meter time with S/W; one that has it but no CRC lost its CRC. */
 const DSMR4_TIMESTAMP = /\n0-0:1\.0\.0\(\d{12}[SW]\)/;
@@ -47,6 +48,7 @@ export class TelegramFramer {
   private scanFrom = 0;
   private inTelegram = false;
   private maskParity = false;
+  private hinted = false;
 
   constructor(options: FramerOptions = {}) {
     this.maxBytes = options.maxTelegramBytes ?? 64 * 1024;
@@ -55,15 +57,21 @@ export class TelegramFramer {
   push(chunk: Uint8Array): FrameEvent[] {
     const events: FrameEvent[] = [];
     let bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    if (!this.maskParity && bytes.indexOf(SLASH_WITH_PARITY) !== -1) {
+    // A 7E1 stream never holds a bare '/', an 8N1 stream never a '/' with bit 7 set: each switches the mode.
+    if (this.maskParity) {
+      if (bytes.indexOf(SLASH) !== -1) this.maskParity = false;
+    } else if (bytes.indexOf(SLASH_WITH_PARITY) !== -1) {
       this.maskParity = true;
-      events.push({
-        type: 'hint',
-        code: 'P1_PARITY_7E1',
-        message: 'bytes carry a parity bit: this looks like a DSMR 2.2/3 meter (9600 7E1) read as 8N1; masking bit 7',
-      });
+      if (!this.hinted) {
+        this.hinted = true;
+        events.push({
+          type: 'hint',
+          code: 'P1_PARITY_7E1',
+          message: 'bytes carry a parity bit: this looks like a DSMR 2.2/3 meter (9600 7E1) read as 8N1; checking and stripping it',
+        });
+      }
     }
-    if (this.maskParity) bytes = maskBit7(bytes);
+    if (this.maskParity) bytes = stripEvenParity(bytes);
     this.pending = this.pending.length === 0 ? bytes : Buffer.concat([this.pending, bytes]);
     this.scan(events, false);
     return events;
@@ -149,6 +157,11 @@ export class TelegramFramer {
     let end: number;
     if (i >= buf.length) {
       if (!atEnd) return NEED_MORE;
+      // At the end of the stream only a full 4-digit CRC is known to be complete.
+      if (digits < MAX_CRC_DIGITS) {
+        this.dropTruncated(events, buf.length - start);
+        return buf.length;
+      }
       end = i;
     } else if (buf[i] === CR || buf[i] === LF) {
       end = i + 1;
@@ -170,6 +183,8 @@ export class TelegramFramer {
       return end;
     }
     const raw = buf.toString('latin1', start, end);
+    // Telegrams without a CRC have only the serial parity bit to vouch for each byte.
+    if (raw.includes('\0')) return this.reject(events, 'P1_TELEGRAM_INVALID', 'parity error in a telegram without CRC', buf, start, end);
     if (!DATA_LINE.test(raw)) return this.reject(events, 'P1_TELEGRAM_INVALID', 'telegram has no data lines', buf, start, end);
     if (DSMR4_TIMESTAMP.test(raw)) return this.reject(events, 'P1_TELEGRAM_INVALID', 'DSMR 4/5 telegram without its CRC', buf, start, end);
     this.stats.telegrams++;
@@ -208,13 +223,29 @@ const NEED_MORE = -1;
 
 function hexValue(byte: number): number {
   if (byte >= 0x30 && byte <= 0x39) return byte - 0x30;
+  // Meters write the CRC in upper case; accepting lower case too would let a flipped case bit pass.
   if (byte >= 0x41 && byte <= 0x46) return byte - 0x37;
-  if (byte >= 0x61 && byte <= 0x66) return byte - 0x57;
   return -1;
 }
 
-function maskBit7(bytes: Buffer): Buffer {
+const EVEN_PARITY = buildParityTable();
+
+function buildParityTable(): Uint8Array {
+  const table = new Uint8Array(256);
+  for (let n = 0; n < 256; n++) {
+    let ones = 0;
+    for (let b = n; b > 0; b >>= 1) ones += b & 1;
+    table[n] = ones % 2 === 0 ? 1 : 0;
+  }
+  return table;
+}
+
+/** 7E1 bytes -> 7-bit ASCII; a byte with a parity error becomes NUL, which no valid telegram contains. */
+function stripEvenParity(bytes: Buffer): Buffer {
   const out = Buffer.allocUnsafe(bytes.length);
-  for (let i = 0; i < bytes.length; i++) out[i] = bytes[i]! & 0x7f;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    out[i] = EVEN_PARITY[b] === 1 ? b & 0x7f : PARITY_ERROR;
+  }
   return out;
 }
