@@ -31,6 +31,11 @@ export function registerParse(program: Command): void {
 
 /** Streams the capture through the framer and parser in constant memory; returns the exit status. */
 export async function parseCommand(file: string, options: ParseCommandOptions): Promise<number> {
+  // `p1logger parse big.txt | head`: a reader that goes away is the end of the job, not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
   let input: NodeJS.ReadableStream;
   try {
     input = file === '-' ? process.stdin : await openCapture(file);

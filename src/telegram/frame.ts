@@ -117,7 +117,7 @@ export class TelegramFramer {
       this.inTelegram = false;
     }
     this.scanFrom -= pos;
-    this.pending = pos === 0 ? buf : pos >= buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(pos));
+    this.pending = pos === 0 ? buf : pos >= buf.length ? EMPTY : Buffer.from(buf.subarray(pos));
   }
 
   /** Returns the offset after the telegram that starts at `start` (or after what was dropped), or NEED_MORE. */
@@ -220,6 +220,7 @@ export class TelegramFramer {
 }
 
 const NEED_MORE = -1;
+const EMPTY = Buffer.alloc(0);
 
 function hexValue(byte: number): number {
   if (byte >= 0x30 && byte <= 0x39) return byte - 0x30;

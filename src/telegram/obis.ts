@@ -106,8 +106,56 @@ export function normaliseReference(reference: string): string {
   return ref;
 }
 
+export interface ResolvedReference {
+  /** The reference as sent, as one shared string: objects keyed by it are built faster. */
+  key: string;
+  definition: ObisDefinition | undefined;
+}
+
+/** Seen references (bounded: a stream of junk lines cannot grow it without limit). */
+const resolved = new Map<string, ResolvedReference>();
+const MAX_RESOLVED = 1024;
+
+const REFERENCE = /^\d{1,3}-\d{1,3}:\d{1,3}\.\d{1,3}\.\d{1,3}(\*\d{1,3})?$/;
+
+/**
+ * Definition of a reference as sent (exact, else with `0-n:` and without `*255`), memoised;
+ * null when the text is not an OBIS reference (`A-B:C.D.E[*F]`) at all.
+ */
+export function resolveReference(reference: string): ResolvedReference | null {
+  let entry = resolved.get(reference);
+  if (entry === undefined) {
+    if (!REFERENCE.test(reference)) return null;
+    entry = { key: reference, definition: definitions.get(reference) ?? definitions.get(normaliseReference(reference)) };
+    if (resolved.size < MAX_RESOLVED) resolved.set(reference, entry);
+  }
+  return entry;
+}
+
+const byHash = new Map<number, ResolvedReference[]>();
+
+/**
+ * resolveReference for text[start, end) without cutting the string first: the hot path of the parser, where a
+ * fresh slice per line (and hashing it) costs more than the rest of the line's work.
+ */
+export function resolveReferenceAt(text: string, start: number, end: number): ResolvedReference | null {
+  let hash = 0x811c9dc5;
+  for (let i = start; i < end; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  hash &= 0x3fffffff; // a small integer key keeps the Map on its fast path
+  const bucket = byHash.get(hash);
+  if (bucket !== undefined) {
+    for (const entry of bucket) if (entry.key.length === end - start && text.startsWith(entry.key, start)) return entry;
+  }
+  const entry = resolveReference(text.slice(start, end));
+  if (entry !== null && resolved.get(entry.key) === entry) {
+    if (bucket === undefined) byHash.set(hash, [entry]);
+    else bucket.push(entry);
+  }
+  return entry;
+}
+
 export function lookupObis(reference: string): ObisDefinition | undefined {
-  return definitions.get(reference) ?? definitions.get(normaliseReference(reference));
+  return resolveReference(reference)?.definition;
 }
 
 /** The whole table, for documentation. */

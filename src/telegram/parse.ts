@@ -1,4 +1,4 @@
-import { lookupObis, type ObjectKind } from './obis.js';
+import { resolveReferenceAt, type ObjectKind, type ResolvedReference } from './obis.js';
 import { parseDsmrTime } from './time.js';
 import type {
   CosemObject,
@@ -11,10 +11,12 @@ import type {
   CrcStatus,
 } from './types.js';
 
+/** References by line number, as the last telegram had them (see the layout guess in parseTelegram). */
+const layout: Array<ResolvedReference | undefined> = [];
+const MAX_LAYOUT_LINES = 256;
+
 /** Thrown inside line parsing; becomes a LineError, never escapes parseTelegram. */
 class LineSyntaxError extends Error {}
-
-const REFERENCE = /^\d{1,3}-\d{1,3}:\d{1,3}\.\d{1,3}\.\d{1,3}(\*\d{1,3})?$/;
 
 /**
  * Text of one framed telegram -> Telegram. Pure and total: malformed lines are reported in `errors` with their
@@ -22,38 +24,53 @@ const REFERENCE = /^\d{1,3}-\d{1,3}:\d{1,3}\.\d{1,3}\.\d{1,3}(\*\d{1,3})?$/;
  * `crc` is what the framer established ('ok' when the CRC matched, 'none' when the meter sends none).
  */
 export function parseTelegram(raw: string, options: ParseOptions & { crc?: CrcStatus } = {}): Telegram {
-  const lines = raw.split('\n');
-  const headerLine = stripCr(lines[0] ?? '');
-  const header = headerLine.startsWith('/') ? headerLine.slice(1) : headerLine;
+  let lineEnd = raw.indexOf('\n');
+  if (lineEnd === -1) lineEnd = raw.length;
+  const headerLine = raw.slice(raw.charCodeAt(0) === 0x2f /* / */ ? 1 : 0, trimmedEnd(raw, 0, lineEnd));
+  const header = headerLine;
   const timeZone = options.timeZone ?? (header.startsWith('FLU') ? 'Europe/Brussels' : 'Europe/Amsterdam');
   const objects: Record<string, CosemObject> = {};
   const errors: LineError[] = [];
   /** DSMR 2.2/3 gas waits for its value on the next line. */
   let awaitingValue: CosemObject | null = null;
+  let lineNumber = 1;
 
-  for (let i = 1; i < lines.length; i++) {
-    const line = stripCr(lines[i]!).trimEnd();
-    if (line.length === 0) continue;
-    if (line.charCodeAt(0) === 0x21 /* ! */) break;
+  // Walks the text by index: no array of lines, a slice only for what is kept.
+  for (let pos = lineEnd + 1; pos < raw.length; pos = lineEnd + 1) {
+    lineNumber++;
+    lineEnd = raw.indexOf('\n', pos);
+    if (lineEnd === -1) lineEnd = raw.length;
+    const end = trimmedEnd(raw, pos, lineEnd);
+    if (end === pos) continue;
+    const first = raw.charCodeAt(pos);
+    if (first === 0x21 /* ! */) break;
     try {
-      if (line.charCodeAt(0) === 0x28 /* ( */ && awaitingValue !== null) {
-        const groups = splitGroups(line, 0);
+      if (first === 0x28 /* ( */ && awaitingValue !== null) {
+        const groups = splitGroups(raw, pos, end);
         awaitingValue.value = toNumber(groups[0] ?? '');
         awaitingValue = null;
         continue;
       }
-      const open = line.indexOf('(');
-      if (open <= 0) throw new LineSyntaxError('expected OBIS-REFERENCE(value)');
-      const reference = line.slice(0, open);
-      if (!REFERENCE.test(reference)) throw new LineSyntaxError(`"${reference}" is not an OBIS reference`);
-      const groups = splitGroups(line, open);
-      const definition = lookupObis(reference);
-      const object = definition === undefined ? genericObject(groups, line, timeZone) : shapeObject(definition.kind, groups, timeZone);
+      const open = raw.indexOf('(', pos);
+      if (open <= pos || open >= end) throw new LineSyntaxError('expected OBIS-REFERENCE(value)');
+      // Meters repeat one layout every telegram: the reference on this line number last time is the first guess.
+      let resolved: ResolvedReference | null | undefined = layout[lineNumber];
+      if (resolved === undefined || resolved.key.length !== open - pos || !raw.startsWith(resolved.key, pos)) {
+        resolved = resolveReferenceAt(raw, pos, open);
+        if (resolved !== null && lineNumber < MAX_LAYOUT_LINES) layout[lineNumber] = resolved;
+      }
+      if (resolved === null) throw new LineSyntaxError(`"${raw.slice(pos, open)}" is not an OBIS reference`);
+      const { key: reference, definition } = resolved;
+      const object =
+        (definition?.kind === 'number' ? numberObjectAt(raw, open, end) : undefined) ??
+        (definition === undefined
+          ? genericObject(splitGroups(raw, open, end), raw.slice(pos, end), timeZone)
+          : shapeObject(definition.kind, splitGroups(raw, open, end), timeZone));
       objects[reference] = object;
       awaitingValue = definition?.kind === 'legacy-gas' && object.value === null ? object : null;
     } catch (error) {
       if (!(error instanceof LineSyntaxError)) throw error;
-      errors.push({ line: i + 1, text: line, reason: error.message });
+      errors.push({ line: lineNumber, text: raw.slice(pos, end), reason: error.message });
       awaitingValue = null;
     }
   }
@@ -62,47 +79,100 @@ export function parseTelegram(raw: string, options: ParseOptions & { crc?: CrcSt
     header,
     version: versionOf(objects),
     time: timeOf(objects),
-    crc: options.crc ?? (/!\s*[0-9A-Fa-f]{1,4}\s*$/.test(raw) ? 'ok' : 'none'),
+    crc: options.crc ?? (/!\s*[0-9A-F]{1,4}\s*$/.test(raw) ? 'ok' : 'none'),
     objects,
   };
   if (errors.length > 0) telegram.errors = errors;
   return telegram;
 }
 
-function stripCr(line: string): string {
-  return line.charCodeAt(line.length - 1) === 0x0d ? line.slice(0, -1) : line;
+/** End of the line [start, end) without its CR and trailing blanks. */
+function trimmedEnd(text: string, start: number, end: number): number {
+  let e = end;
+  for (;;) {
+    if (e <= start) return start;
+    const c = text.charCodeAt(e - 1);
+    if (c !== 0x0d && c !== 0x20 && c !== 0x09) return e;
+    e--;
+  }
 }
 
-/** `REF(a)(b)(c)` from the first '(' -> ['a', 'b', 'c']. */
-function splitGroups(line: string, open: number): string[] {
+/** `(a)(b)(c)` in text[open, end) -> ['a', 'b', 'c']. */
+function splitGroups(text: string, open: number, end: number): string[] {
   const groups: string[] = [];
   let pos = open;
-  while (pos < line.length) {
-    if (line.charCodeAt(pos) !== 0x28) throw new LineSyntaxError(`expected "(" at column ${pos + 1}`);
-    const close = line.indexOf(')', pos + 1);
-    if (close === -1) throw new LineSyntaxError('missing ")"');
-    groups.push(line.slice(pos + 1, close));
+  while (pos < end) {
+    if (text.charCodeAt(pos) !== 0x28) throw new LineSyntaxError(`expected "(" at column ${pos - open + 1} of the values`);
+    const close = text.indexOf(')', pos + 1);
+    if (close === -1 || close >= end) throw new LineSyntaxError('missing ")"');
+    groups.push(text.slice(pos + 1, close));
     pos = close + 1;
   }
   return groups;
 }
 
+const POWERS_OF_TEN = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
 function isDecimal(text: string): boolean {
-  let i = text.charCodeAt(0) === 0x2d /* - */ ? 1 : 0;
-  let digits = 0;
-  let dot = false;
-  for (; i < text.length; i++) {
+  return decimalValue(text) !== undefined;
+}
+
+/**
+ * A plain decimal (`-?digits[.digits]`) -> number, else undefined. With at most 15 significant digits,
+ * mantissa / 10^k is exactly what Number(text) gives (one correctly rounded division), only faster.
+ */
+function decimalValue(text: string): number | undefined {
+  return decimalAt(text, 0, text.length);
+}
+
+/**
+ * text[start, end) as a plain decimal (`-?digits[.digits]`) -> number, else undefined. With at most 15
+ * significant digits, mantissa / 10^k is exactly what Number(text) gives (one correctly rounded division).
+ */
+function decimalAt(text: string, start: number, end: number): number | undefined {
+  const negative = text.charCodeAt(start) === 0x2d;
+  let mantissa = 0;
+  let significant = 0;
+  let sawDigit = false;
+  let scale = -1;
+  for (let i = negative ? start + 1 : start; i < end; i++) {
     const c = text.charCodeAt(i);
-    if (c >= 0x30 && c <= 0x39) digits++;
-    else if (c === 0x2e && !dot) dot = true;
-    else return false;
+    if (c >= 0x30 && c <= 0x39) {
+      sawDigit = true;
+      mantissa = mantissa * 10 + (c - 0x30);
+      if (mantissa > 0) significant++;
+      if (scale >= 0) scale++;
+    } else if (c === 0x2e && scale < 0) {
+      scale = 0;
+    } else {
+      return undefined;
+    }
   }
-  return digits > 0;
+  if (!sawDigit) return undefined;
+  if (scale < 0) scale = 0;
+  if (significant > 15 || scale >= POWERS_OF_TEN.length) return Number(text.slice(start, end));
+  const value = mantissa / POWERS_OF_TEN[scale]!;
+  return negative ? -value : value;
+}
+
+/**
+ * Fast path for the most common line, `REF(123.456*kWh)`, straight from the telegram text; undefined when the
+ * line is anything else, so the general path parses it and words the error.
+ */
+function numberObjectAt(text: string, open: number, end: number): CosemObject | undefined {
+  const close = end - 1;
+  if (text.charCodeAt(close) !== 0x29 /* ) */ || text.indexOf(')', open + 1) !== close) return undefined;
+  let star = text.indexOf('*', open + 1);
+  if (star > close) star = -1;
+  const value = decimalAt(text, open + 1, star === -1 ? close : star);
+  if (value === undefined) return undefined;
+  return star === -1 ? { value } : { value, unit: text.slice(star + 1, close) };
 }
 
 function toNumber(text: string): number {
-  if (!isDecimal(text)) throw new LineSyntaxError(`"${text}" is not a number`);
-  return Number(text);
+  const value = decimalValue(text);
+  if (value === undefined) throw new LineSyntaxError(`"${text}" is not a number`);
+  return value;
 }
 
 /** `000004.426*kWh` -> { value: 4.426, unit: 'kWh' }; `0002` -> { value: 2 }. */
@@ -225,13 +295,26 @@ function genericValues(groups: string[], timeZone: string): CosemObject {
   return time === undefined ? { value: values } : { value: values, time };
 }
 
+const HEX_DIGITS = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) {
+  HEX_DIGITS['0123456789ABCDEF'.charCodeAt(i)] = i;
+  HEX_DIGITS['0123456789abcdef'.charCodeAt(i)] = i;
+}
+
+function hexDigit(code: number): number {
+  return code < 128 ? HEX_DIGITS[code]! : -1;
+}
+
 /** Hex text -> ASCII when every byte is printable; else null (the value stays as sent). */
 export function decodeHexText(hex: string): string | null {
   if (hex.length === 0 || hex.length % 2 !== 0) return null;
   let text = '';
   for (let i = 0; i < hex.length; i += 2) {
-    const byte = parseInt(hex.slice(i, i + 2), 16);
-    if (Number.isNaN(byte) || byte < 0x20 || byte > 0x7e || !/^[0-9A-Fa-f]{2}$/.test(hex.slice(i, i + 2))) return null;
+    const high = hexDigit(hex.charCodeAt(i));
+    const low = hexDigit(hex.charCodeAt(i + 1));
+    if (high < 0 || low < 0) return null;
+    const byte = high * 16 + low;
+    if (byte < 0x20 || byte > 0x7e) return null;
     text += String.fromCharCode(byte);
   }
   return text;

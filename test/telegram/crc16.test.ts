@@ -18,3 +18,14 @@ describe('CRC-16/ARC', () => {
     expect(formatCrc(crc16(bytes, 0, bang + 1))).toBe(sent);
   });
 });
+
+describe('crc16 over bytes and over text agree for every length and offset', () => {
+  it('matches the bytewise definition', () => {
+    const bytes = Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 37 + 11) & 0xff));
+    for (let start = 0; start < 9; start++) {
+      for (let end = start; end <= bytes.length; end += 7) {
+        expect(crc16(bytes, start, end)).toBe(crc16OfText(bytes.toString('latin1'), start, end));
+      }
+    }
+  });
+});
