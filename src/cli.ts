@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { registerParse } from './commands/parse.js';
+import { registerRead } from './commands/read.js';
+import { registerSimulate } from './commands/simulate.js';
+import { registerPorts } from './commands/ports.js';
 
 const program = new Command();
 program
@@ -13,5 +16,8 @@ program
   });
 
 registerParse(program);
+registerRead(program);
+registerSimulate(program);
+registerPorts(program);
 
 await program.parseAsync(process.argv);

@@ -10,18 +10,24 @@ export type P1ErrorCode =
   | 'P1_PORT_NOT_FOUND'
   | 'P1_PORT_PERMISSION'
   | 'P1_PORT_NOT_SERIAL'
+  | 'P1_PORT_BUSY'
   | 'P1_SOURCE_SPEC'
   | 'P1_SOURCE_CLOSED'
+  | 'P1_SOURCE_UNAVAILABLE'
+  | 'P1_SOURCE_SILENT'
   | 'P1_QUEUE_LOCKED'
   | 'P1_QUEUE_NOT_WRITABLE'
   | 'P1_QUEUE_CLOSED'
+  | 'P1_QUEUE_DISK_FULL'
+  | 'P1_QUEUE_IO'
   | 'P1_SINK_SPEC'
   | 'P1_SINK_AUTH'
   | 'P1_SINK_NOT_FOUND'
   | 'P1_SINK_REJECTED'
   | 'P1_SINK_UNAVAILABLE'
   | 'P1_CONFIG_INVALID'
-  | 'P1_SECRET_FILE_MODE';
+  | 'P1_SECRET_FILE_MODE'
+  | 'P1_HTTP_LISTEN';
 
 export class P1Error extends Error {
   override name = 'P1Error';

@@ -5,6 +5,10 @@ export interface SourceStats {
   state: SourceState;
   reconnects: number;
   bytes: number;
+  /** Line settings in use or detected (serial), e.g. "115200 8N1 (DSMR 4/5)". */
+  settings?: string;
+  /** The last failure, "CODE: message", kept after recovery so status can show what happened. */
+  lastError?: string;
 }
 
 /**
