@@ -17,7 +17,7 @@ export function registerParse(program: Command): void {
     .command('parse')
     .description('parse a capture of P1 telegrams (file or stdin) into NDJSON, one object per valid telegram')
     .argument('[file]', 'capture file; "-" or none reads stdin', '-')
-    .option('--time-zone <zone>', 'tz database zone for DSMR 2.2/3 timestamps (no S/W flag)', 'Europe/Amsterdam')
+    .option('--time-zone <zone>', 'tz database zone for DSMR 2.2/3 timestamps, which carry no S/W flag (default: Europe/Amsterdam; Europe/Brussels for Fluvius meters)')
     .option('-q, --quiet', 'no per-telegram problems on stderr, only the summary', false)
     .addHelpText(
       'after',
@@ -38,6 +38,7 @@ export async function parseCommand(file: string, options: ParseCommandOptions): 
   });
   let input: NodeJS.ReadableStream;
   try {
+    if (options.timeZone !== undefined) assertTimeZone(options.timeZone);
     input = file === '-' ? process.stdin : await openCapture(file);
   } catch (error) {
     process.stderr.write(`p1logger parse: ${error instanceof Error ? error.message : String(error)}\n`);
@@ -88,4 +89,12 @@ async function openCapture(file: string): Promise<NodeJS.ReadableStream> {
     throw new P1Error('P1_USAGE', `cannot read ${file}: ${code ?? String(error)}`, { cause: error });
   }
   return stream;
+}
+
+function assertTimeZone(zone: string): void {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+  } catch (error) {
+    throw new P1Error('P1_USAGE', `--time-zone: "${zone}" is not a tz database zone (e.g. Europe/Amsterdam)`, { cause: error });
+  }
 }
