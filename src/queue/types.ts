@@ -22,6 +22,8 @@ export interface SinkCursorStatus {
   cursor: number;
   /** Records after the cursor. */
   lag: number;
+  /** Age of the oldest record the sink has not acknowledged (0 when it is up to date). */
+  lagSeconds: number;
   /** Records retention removed before this sink had them. */
   dropped: number;
   deadLetters: number;
@@ -33,7 +35,13 @@ export interface QueueStatus {
   firstReceivedAt: string | null;
   lastReceivedAt: string | null;
   records: number;
+  /** Size of the LevelDB files (the reserve file not included). */
   bytesOnDisk: number;
+  /** Space set aside to recover from a full disk (see QueueOptions.reserveBytes); 0 while it is released. */
+  reserveBytes: number;
+  durability: 'sync' | 'grouped';
+  /** 'recovering'/'down' after a write failed (disk full): appends are refused until the database reopens. */
+  state: 'up' | 'recovering' | 'down';
   sinks: SinkCursorStatus[];
 }
 

@@ -56,7 +56,8 @@ describe('p1logger parse', () => {
 describe('p1logger parse --time-zone', () => {
   it('reads DSMR 2.2 times in the given zone, and refuses a zone that does not exist', async () => {
     const ok = await runCli(['parse', '--time-zone', 'Europe/London', '-'], { input: fixtureBytes('V2_2.txt') });
-    expect(JSON.parse(ok.stdout).objects['0-1:24.3.0'].time).toBe('2016-11-07T19:00:00+00:00');
+    const parsed = JSON.parse(ok.stdout) as { objects: Record<string, { time?: string }> };
+    expect(parsed.objects['0-1:24.3.0']?.time).toBe('2016-11-07T19:00:00+00:00');
     const bad = await runCli(['parse', '--time-zone', 'Mars/Olympus', '-'], { input: '' });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--time-zone: "Mars/Olympus" is not a tz database zone');

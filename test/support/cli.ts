@@ -1,12 +1,16 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const cliSource = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 
+/** tsx's loader by absolute URL, so that a child started in another directory finds it too. */
+const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
 /** Arguments for `node` that run the CLI from source (no build step in the test loop). */
 export function cliArgs(args: string[]): string[] {
-  return ['--import', 'tsx', cliSource, ...args];
+  return ['--import', tsxLoader, cliSource, ...args];
 }
 
 /** Starts `p1logger ARGS` as a real child process. */

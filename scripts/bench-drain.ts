@@ -1,0 +1,145 @@
+/**
+ * Backlog drain: 100,000 stored DSMR 5 telegrams sent to a local InfluxDB 1.6 (influxdb-v1:) and to
+ * VictoriaMetrics (influxdb:, the v2 API through @influxdata/influxdb-client). Prints telegrams/s, points/s and the
+ * peak RSS of the draining process (the queue and one uploader, as in `p1logger run`, compiled, in a child process of
+ * its own).
+ * Targets: >= 20,000 telegrams/s to each, RSS < 150 MB.
+ *
+ *   node --import tsx scripts/bench-drain.ts [--telegrams N]
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Queue } from '../src/queue/queue.js';
+import { VirtualMeter } from '../src/sources/virtual-meter.js';
+import { Influxd } from '../test/support/influxd.js';
+import { Victoria } from '../test/support/victoria.js';
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+
+interface DrainResult {
+  telegrams: number;
+  points: number;
+  requests: number;
+  seconds: number;
+  startRssBytes: number;
+  peakRssBytes: number;
+  /** Of the RSS, anonymous memory (NaN where /proc/self/status has no RssAnon). */
+  peakAnonBytes: number;
+}
+
+/**
+ * The draining process, as plain JavaScript over the compiled sources (what `p1logger run` is once built: tsx,
+ * the TypeScript loader of the tests, alone adds some 35 MB). Opens the queue, drains one sink to the end, reports.
+ */
+const CHILD = `
+const [dist, dataDir, spec, name] = process.argv.slice(2);
+const { Queue } = await import(dist + '/queue/queue.js');
+const { createSink } = await import(dist + '/sinks/create.js');
+const { parseSinkSpec } = await import(dist + '/sinks/spec.js');
+const { Uploader } = await import(dist + '/uploader.js');
+const { readFileSync } = await import('node:fs');
+// Linux splits RSS into anonymous memory (heap, buffers) and file pages mapped in (LevelDB maps its table files).
+const anonBytes = () => { try { return Number(/RssAnon:\\s+(\\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? NaN) * 1024; } catch { return NaN; } };
+const startRssBytes = process.memoryUsage().rss;
+let peakRssBytes = startRssBytes;
+let peakAnonBytes = anonBytes();
+const sampler = setInterval(() => { peakRssBytes = Math.max(peakRssBytes, process.memoryUsage().rss); peakAnonBytes = Math.max(peakAnonBytes, anonBytes()); }, 20);
+const queue = await Queue.open(dataDir, { retentionIntervalMs: 0 });
+const last = (await queue.status()).lastSeq ?? 0;
+const uploader = new Uploader({ name, sink: createSink(parseSinkSpec(spec), { timeoutMs: 60000 }), log: queue, pollIntervalMs: 5 });
+const started = performance.now();
+uploader.start();
+while ((await queue.cursor(name)) < last) await new Promise((r) => setTimeout(r, 5));
+const seconds = (performance.now() - started) / 1000;
+clearInterval(sampler);
+peakRssBytes = Math.max(peakRssBytes, process.memoryUsage().rss);
+const stats = uploader.stats();
+await uploader.stop();
+await queue.close();
+if (stats.retries > 0 || stats.deadLetters > 0) throw new Error('drain had failures: ' + JSON.stringify(stats));
+process.stdout.write(JSON.stringify({ telegrams: stats.sent, points: stats.points, requests: stats.requests, seconds, startRssBytes, peakRssBytes, peakAnonBytes }) + '\\n');
+`;
+
+const args = process.argv.slice(2);
+const countArg = args.indexOf('--telegrams');
+await main(countArg === -1 ? 100_000 : Number(args[countArg + 1]));
+
+async function main(count: number): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'p1logger-bench-drain-'));
+  const dataDir = join(dir, 'data');
+  const servers: Array<{ close(): Promise<void> }> = [];
+  try {
+    // The sources compiled as `npm run build` does, into the temp dir, next to the child script.
+    const dist = join(dir, 'dist');
+    await run(process.execPath, [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', join(repoRoot, 'tsconfig.build.json'), '--outDir', dist, '--sourceMap', 'false']);
+    await writeFile(join(dir, 'child.mjs'), CHILD);
+    // The compiled files find their packages (level, got, ...) through this.
+    await symlink(join(repoRoot, 'node_modules'), join(dir, 'node_modules'));
+    const generated = performance.now();
+    await fill(dataDir, count);
+    console.log(`stored ${count.toLocaleString('en-US')} DSMR 5 telegrams in ${((performance.now() - generated) / 1000).toFixed(1)} s`);
+
+    const influxd = await Influxd.start();
+    servers.push(influxd);
+    await influxd.createDatabase('bench');
+    const vm = await Victoria.start();
+    servers.push(vm);
+
+    const targets = [
+      { label: 'InfluxDB 1.6 (influxdb-v1:, /write)', spec: `influxdb-v1:${influxd.url}?db=bench`, name: 'bench-influxd' },
+      { label: 'VictoriaMetrics (influxdb:, v2 API client)', spec: `influxdb:${vm.url}?org=-&bucket=bench`, name: 'bench-vm' },
+    ];
+    console.log('');
+    console.log('| target | telegrams/s | points/s | requests | seconds | RSS at start | peak RSS | peak RSS anonymous |');
+    console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+    const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+    for (const target of targets) {
+      const r = JSON.parse(await run(process.execPath, [join(dir, 'child.mjs'), dist, dataDir, target.spec, target.name])) as DrainResult;
+      const perSecond = (n: number): string => Math.round(n / r.seconds).toLocaleString('en-US');
+      console.log(
+        `| ${target.label} | ${perSecond(r.telegrams)} | ${perSecond(r.points)} | ${r.requests} | ${r.seconds.toFixed(2)} | ${mb(r.startRssBytes)} | ${mb(r.peakRssBytes)} | ${mb(r.peakAnonBytes)} |`,
+      );
+    }
+    console.log('');
+    console.log('targets: >= 20,000 telegrams/s to each; peak RSS of the draining process < 150 MB');
+    console.log('(RSS includes file pages mapped in: LevelDB maps its table files; the kernel reclaims those under pressure)');
+  } finally {
+    for (const server of servers.reverse()) await server.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** A day and more of a DSMR 5 household, one telegram a second, with its CRCs; appended as `p1logger run` would. */
+async function fill(dataDir: string, count: number): Promise<void> {
+  const start = Date.UTC(2024, 0, 1);
+  const meter = new VirtualMeter({ dsmr: '5', startMs: start });
+  const queue = await Queue.open(dataDir, { retentionIntervalMs: 0, durability: 'grouped', groupIntervalMs: 50 });
+  try {
+    for (let i = 0; i < count; i += 5000) {
+      const chunk = [];
+      for (let j = i; j < Math.min(i + 5000, count); j++) {
+        const t = start + j * 1000;
+        chunk.push(queue.append(meter.telegramAt(t), new Date(t)));
+      }
+      await Promise.all(chunk);
+    }
+  } finally {
+    await queue.close();
+  }
+}
+
+/** Runs a command to completion; resolves with its stdout, rejects with its stderr. */
+function run(command: string, argv: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, argv, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${command} ${argv.join(' ')} exited ${code}:\n${err}${out}`))));
+  });
+}

@@ -1,0 +1,110 @@
+import { createHash } from 'node:crypto';
+import type { Command } from 'commander';
+import { addConfigOptions, isConfigProblem, loadConfig, type Config, type ConfigFlags } from '../config.js';
+import { isP1Error } from '../errors.js';
+import { createLogger, type Logger } from '../log.js';
+import type { QueueRecord } from '../queue/types.js';
+import { createService, type RunSettings, type Service } from '../service.js';
+
+/** SIGTERM to exit: systemd's default stop timeout is 90 s, but the promise to users is 5 s. */
+const STOP_DEADLINE_MS = 4500;
+const REPORT_STORED_ENV = 'P1LOGGER_REPORT_STORED';
+
+export function registerRun(program: Command): void {
+  addConfigOptions(
+    program
+      .command('run')
+      .description('run the logger: read the meter, store every telegram durably in the data directory (LevelDB), forward it'),
+  )
+    .addHelpText(
+      'after',
+      '\nWith no configuration at all it reads the built-in simulated meter into ./data.\n' +
+        'Only one process may use a data directory. SIGTERM/SIGINT: stop reading, finish the write in flight,\n' +
+        'close the database, exit 0 (within 5 s).\n' +
+        'Exit status: 0 after a stop or at the end of a file source; 1 when the data directory cannot be used\n' +
+        '(locked by another process, not writable) or the source fails; 2 for configuration errors.\n' +
+        'P1LOGGER_REPORT_STORED=1 prints "stored <seq> <sha256 of the raw telegram>" on stderr per stored telegram.',
+    )
+    .action(async (flags: ConfigFlags) => {
+      process.exitCode = await runCommand(flags);
+    });
+}
+
+/** The queue part of the configuration, in the queue's units. */
+export function runSettingsFromConfig(config: Config): RunSettings {
+  return {
+    source: config.source,
+    dataDir: config.dataDir,
+    queue: {
+      durability: config.queue.durability,
+      groupIntervalMs: config.queue.syncIntervalMs,
+      maxAgeMs: config.queue.retention.maxAgeDays * 24 * 3600 * 1000,
+      maxBytes: config.queue.retention.maxBytes,
+    },
+  };
+}
+
+export async function runCommand(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let config: Config;
+  let warnings: string[];
+  try {
+    // P1LOGGER_REPORT_STORED is a switch of this command (for tests and checks), not a setting of the configuration.
+    const { [REPORT_STORED_ENV]: _report, ...settingsEnv } = env;
+    ({ config, warnings } = await loadConfig({ flags, env: settingsEnv }));
+  } catch (error) {
+    if (!isConfigProblem(error)) throw error;
+    process.stderr.write(`p1logger run: ${error.message}\n`);
+    return 2;
+  }
+  const logger = createLogger({ level: config.log.level });
+  for (const warning of warnings) logger.warn(warning);
+  return runService(runSettingsFromConfig(config), logger, env[REPORT_STORED_ENV] === '1' ? reportStored : undefined);
+}
+
+/** Runs until a signal or the end of the source; returns the exit status. */
+export async function runService(settings: RunSettings, logger: Logger, onStored?: (record: QueueRecord) => void): Promise<number> {
+  let service: Service | undefined;
+  let stopRequested = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopRequested) return;
+    stopRequested = true;
+    logger.info({ signal }, 'stopping');
+    // LevelDB survives being cut off; a service that does not stop when asked is the worse failure.
+    setTimeout(() => {
+      logger.error({ deadlineMs: STOP_DEADLINE_MS }, 'did not stop in time; exiting anyway');
+      process.exit(1);
+    }, STOP_DEADLINE_MS).unref();
+    void service?.stop();
+  };
+  // Before opening anything: a signal while the database opens must still end in a clean close.
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  try {
+    try {
+      service = await createService(settings, { logger, ...(onStored ? { onStored } : {}) });
+    } catch (error) {
+      const usage = isP1Error(error, 'P1_SOURCE_SPEC') || isP1Error(error, 'P1_USAGE');
+      logger.fatal({ err: error }, 'cannot start');
+      process.stderr.write(`p1logger run: ${error instanceof Error ? error.message : String(error)}\n`);
+      return usage ? 2 : 1;
+    }
+    if (stopRequested) return 0;
+    await service.start();
+    await service.finished;
+    return 0;
+  } catch (error) {
+    logger.fatal({ err: error }, 'acquisition failed');
+    process.stderr.write(`p1logger run: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  } finally {
+    await service?.stop();
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
+}
+
+/** Synchronous on pipes and files (Linux): the line is out before the next telegram, even if we are killed next. */
+function reportStored(record: QueueRecord): void {
+  const digest = createHash('sha256').update(record.raw, 'latin1').digest('hex');
+  process.stderr.write(`stored ${record.seq} ${digest}\n`);
+}

@@ -1,0 +1,91 @@
+import type { z } from 'zod';
+import { P1Error } from '../errors.js';
+import { childKeys, fieldFor, keyOf } from './fields.js';
+
+/** One problem of a configuration: where it was set, the key, the value (never a secret's) and what is allowed. */
+export interface ConfigIssue {
+  /** `config.yaml:12`, `P1LOGGER_HTTP_LISTEN`, `--listen` or `default`. */
+  where: string;
+  key: string;
+  /** The bad value as JSON, `(secret, not shown)`, or null when the key is missing or unknown. */
+  value: string | null;
+  problem: string;
+  allowed: string;
+}
+
+export class ConfigError extends P1Error {
+  readonly issues: ConfigIssue[];
+
+  constructor(issues: ConfigIssue[]) {
+    const lines = issues.map((i) => `  ${formatIssue(i)}`);
+    super('P1_CONFIG_INVALID', `invalid configuration (${issues.length} ${issues.length === 1 ? 'problem' : 'problems'}):\n${lines.join('\n')}`);
+    this.issues = issues;
+  }
+}
+
+export function formatIssue(issue: ConfigIssue): string {
+  const subject = issue.value === null ? issue.key : `${issue.key} = ${issue.value}`;
+  return `${issue.where}: ${subject}: ${issue.problem}; allowed: ${issue.allowed}`;
+}
+
+const SECRET_SHOWN = '(secret, not shown)';
+
+function show(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function mappingOf(path: readonly PropertyKey[]): string {
+  return `a mapping with the keys ${childKeys(path).join(', ')}`;
+}
+
+/** Turns zod's issues into ConfigIssues; `locate` says where a path was set. */
+export function toConfigIssues(zodIssues: readonly z.core.$ZodIssue[], locate: (path: readonly PropertyKey[]) => string): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  for (const issue of zodIssues) {
+    const path = issue.path;
+    const field = fieldFor(path);
+    const isSecret = field?.kind === 'secret';
+    if (issue.code === 'unrecognized_keys' && childKeys(path).length === 0 && field !== undefined) {
+      // An extra key inside a value that is itself a small mapping ({ env: NAME }): the value is what is wrong.
+      out.push({
+        where: locate(path),
+        key: keyOf(path as (string | number)[]),
+        value: isSecret ? SECRET_SHOWN : show(issue.input),
+        problem: `unknown ${issue.keys.length === 1 ? 'key' : 'keys'} ${issue.keys.join(', ')}`,
+        allowed: field.meta.allowed,
+      });
+      continue;
+    }
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) {
+        const full = [...path, key];
+        const parent = keyOf(path as (string | number)[]);
+        out.push({
+          where: locate(full),
+          key: keyOf(full as (string | number)[]),
+          value: null,
+          problem: 'not a known key',
+          allowed: `the keys ${parent === '' ? 'at the top level' : `in ${parent}`}: ${childKeys(path).join(', ')}`,
+        });
+      }
+      continue;
+    }
+    const key = keyOf(path as (string | number)[]) || '(top level)';
+    const missing = issue.input === undefined;
+    const expectsMapping = issue.code === 'invalid_type' && issue.expected === 'object';
+    const params = (issue as { params?: { allowed?: string } }).params;
+    let allowed: string;
+    if (params?.allowed !== undefined) allowed = params.allowed;
+    else if (expectsMapping || (field === undefined && !missing)) allowed = mappingOf(path);
+    else allowed = field?.meta.allowed ?? issue.message;
+    out.push({
+      where: locate(path),
+      key,
+      value: missing ? null : isSecret ? SECRET_SHOWN : show(issue.input),
+      problem: missing ? 'missing' : issue.code === 'custom' && issue.message !== 'Invalid input' ? issue.message : 'not allowed',
+      allowed,
+    });
+  }
+  return out;
+}

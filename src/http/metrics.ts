@@ -1,0 +1,96 @@
+import type { SinkState, StatusReport } from './status.js';
+
+/** Prometheus text exposition format 0.0.4 (what `promtool check metrics` reads). Pure. */
+export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+interface Sample {
+  labels?: Record<string, string>;
+  value: number | null;
+}
+
+interface Family {
+  name: string;
+  help: string;
+  type: 'counter' | 'gauge';
+  samples: Sample[];
+}
+
+function escapeLabel(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+function escapeHelp(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+function formatValue(value: number): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (value === Infinity) return '+Inf';
+  if (value === -Infinity) return '-Inf';
+  return String(value);
+}
+
+function render(families: readonly Family[]): string {
+  const lines: string[] = [];
+  for (const family of families) {
+    const samples = family.samples.filter((s): s is Sample & { value: number } => s.value !== null);
+    lines.push(`# HELP ${family.name} ${escapeHelp(family.help)}`, `# TYPE ${family.name} ${family.type}`);
+    for (const sample of samples) {
+      const labels = Object.entries(sample.labels ?? {});
+      const labelText = labels.length === 0 ? '' : `{${labels.map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',')}}`;
+      lines.push(`${family.name}${labelText} ${formatValue(sample.value)}`);
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+const SINK_STATES: readonly SinkState[] = ['ok', 'retrying', 'failing'];
+const SOURCE_STATES = ['connecting', 'open', 'waiting', 'closed'] as const;
+
+function seconds(iso: string | null): number | null {
+  return iso === null ? null : Date.parse(iso) / 1000;
+}
+
+export function renderMetrics(report: StatusReport): string {
+  const one = (value: number | null): Sample[] => [{ value }];
+  const perSink = (value: (s: StatusReport['sinks'][number]) => number): Sample[] =>
+    report.sinks.map((s) => ({ labels: { sink: s.name }, value: value(s) }));
+  const families: Family[] = [
+    { name: 'p1logger_telegrams_total', help: 'Telegrams received whole with a valid CRC (or none, for DSMR 2.2/3).', type: 'counter', samples: one(report.framer.telegrams) },
+    { name: 'p1logger_crc_errors_total', help: 'Telegrams dropped because their CRC did not match.', type: 'counter', samples: one(report.framer.crcErrors) },
+    { name: 'p1logger_invalid_telegrams_total', help: 'Telegrams dropped as malformed (no data lines, bad trailer, DSMR 4/5 without CRC).', type: 'counter', samples: one(report.framer.invalid) },
+    { name: 'p1logger_truncated_telegrams_total', help: 'Telegrams cut off before their end (a new one started, or too long).', type: 'counter', samples: one(report.framer.truncated) },
+    { name: 'p1logger_junk_bytes_total', help: 'Bytes outside any telegram (noise, wrong baud rate or parity).', type: 'counter', samples: one(report.framer.junkBytes) },
+    { name: 'p1logger_source_bytes_total', help: 'Bytes read from the source.', type: 'counter', samples: one(report.source.bytes) },
+    { name: 'p1logger_source_reconnects_total', help: 'Times the source was reopened after a failure or silence.', type: 'counter', samples: one(report.source.reconnects) },
+    {
+      name: 'p1logger_source_state',
+      help: 'Source connection state: 1 for the current state.',
+      type: 'gauge',
+      samples: SOURCE_STATES.map((state) => ({ labels: { state }, value: report.source.state === state ? 1 : 0 })),
+    },
+    { name: 'p1logger_last_telegram_timestamp_seconds', help: 'Receive time of the last good telegram (Unix time).', type: 'gauge', samples: one(seconds(report.lastTelegramAt)) },
+    { name: 'p1logger_last_telegram_age_seconds', help: 'Seconds since the last good telegram.', type: 'gauge', samples: one(report.lastTelegramAgeSeconds) },
+    { name: 'p1logger_telegram_interval_seconds', help: 'Usual seconds between telegrams.', type: 'gauge', samples: one(report.intervalSeconds) },
+    { name: 'p1logger_queue_records', help: 'Telegrams stored in the queue.', type: 'gauge', samples: one(report.queue.records) },
+    { name: 'p1logger_queue_bytes', help: 'Size of the queue on disk.', type: 'gauge', samples: one(report.queue.bytesOnDisk) },
+    { name: 'p1logger_queue_oldest_timestamp_seconds', help: 'Receive time of the oldest stored telegram (Unix time).', type: 'gauge', samples: one(seconds(report.queue.firstReceivedAt)) },
+    { name: 'p1logger_queue_newest_timestamp_seconds', help: 'Receive time of the newest stored telegram (Unix time).', type: 'gauge', samples: one(seconds(report.queue.lastReceivedAt)) },
+    { name: 'p1logger_sink_lag_records', help: 'Stored telegrams the sink has not acknowledged yet.', type: 'gauge', samples: perSink((s) => s.lagRecords) },
+    { name: 'p1logger_sink_lag_seconds', help: 'Age of the oldest telegram the sink has not acknowledged.', type: 'gauge', samples: perSink((s) => s.lagSeconds) },
+    { name: 'p1logger_sink_retries_total', help: 'Failed send attempts that were retried.', type: 'counter', samples: perSink((s) => s.retries) },
+    { name: 'p1logger_sink_dead_letters', help: 'Telegrams the sink refused, parked with the reason.', type: 'gauge', samples: perSink((s) => s.deadLetters) },
+    { name: 'p1logger_sink_dropped_total', help: 'Telegrams retention removed before the sink had them.', type: 'counter', samples: perSink((s) => s.dropped) },
+    {
+      name: 'p1logger_sink_state',
+      help: 'Sink state: 1 for the current state (ok, retrying, failing).',
+      type: 'gauge',
+      samples: report.sinks.flatMap((s) => SINK_STATES.map((state) => ({ labels: { sink: s.name, state }, value: s.state === state ? 1 : 0 }))),
+    },
+    { name: 'p1logger_resident_memory_bytes', help: 'Resident set size of the p1logger process.', type: 'gauge', samples: one(report.process.rssBytes) },
+    { name: 'p1logger_uptime_seconds', help: 'Seconds since p1logger started.', type: 'gauge', samples: one(report.process.uptimeSeconds) },
+    { name: 'p1logger_healthy', help: '1 when /healthz answers 200: telegrams arrive and no sink is failing.', type: 'gauge', samples: one(report.health.ok ? 1 : 0) },
+    { name: 'p1logger_info', help: 'Version of p1logger.', type: 'gauge', samples: [{ labels: { version: report.version }, value: 1 }] },
+  ];
+  return render(families);
+}

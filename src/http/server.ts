@@ -1,0 +1,176 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseListen, type ListenAddress } from '../config/listen.js';
+import { P1Error } from '../errors.js';
+import { silentLogger, type Logger } from '../log.js';
+import { loadAssets, type Asset } from './assets.js';
+import { periodStarts, type HistoryProvider } from './history.js';
+import type { LiveSource } from './live.js';
+import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
+import { buildReport, type StatusReport, type StatusSnapshot } from './status.js';
+
+export interface StatusServerOptions {
+  /** `HOST:PORT` as configured (http.listen); port 0 picks a free one. */
+  listen: string | ListenAddress;
+  /** Called on every request of /api/status, /metrics, /healthz and the page. */
+  status: () => StatusSnapshot | Promise<StatusSnapshot>;
+  /** Local history for the page's graph and kWh figures; without it those parts say "no history". */
+  history?: HistoryProvider;
+  /** Each telegram, for the live graph (SSE at /api/live). */
+  live?: LiveSource;
+  /** Zone of "today" and "this month" (config timeZone). */
+  timeZone?: string;
+  logger?: Logger;
+  /** Clock (ms), for tests. */
+  now?: () => number;
+  version?: string;
+}
+
+export interface StatusServer {
+  /** `http://host:port` actually bound. */
+  readonly url: string;
+  readonly address: ListenAddress;
+  close(): Promise<void>;
+}
+
+const MAX_LIVE_CLIENTS = 32;
+const HEARTBEAT_MS = 15_000;
+
+const SECURITY_HEADERS = {
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'X-Frame-Options': 'DENY',
+};
+// No inline script or style, nothing from elsewhere: the page and uPlot are served from here.
+const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+function send(res: ServerResponse, status: number, type: string, body: string | Buffer, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': type, 'Content-Length': String(Buffer.byteLength(body)), ...headers });
+  res.end(body);
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  send(res, status, 'application/json; charset=utf-8', `${JSON.stringify(value)}\n`, { 'Cache-Control': 'no-store' });
+}
+
+/**
+ * The local HTTP face of p1logger: `/` (page), `/api/status`, `/api/power`, `/api/energy`, `/api/live` (SSE),
+ * `/metrics` (Prometheus), `/healthz` (200/503). Read-only: nothing here changes state.
+ */
+export async function createStatusServer(options: StatusServerOptions): Promise<StatusServer> {
+  const listen = typeof options.listen === 'string' ? parseListen(options.listen) : options.listen;
+  if (listen === null) throw new P1Error('P1_CONFIG_INVALID', `http.listen: ${JSON.stringify(options.listen)} is not HOST:PORT`);
+  const log = options.logger ?? silentLogger();
+  const now = options.now ?? Date.now;
+  const timeZone = options.timeZone ?? 'Europe/Amsterdam';
+  const assets = await loadAssets();
+  const version = options.version ?? assets.version;
+  const liveClients = new Set<ServerResponse>();
+
+  async function report(): Promise<StatusReport> {
+    const snapshot = await options.status();
+    return buildReport(snapshot, { nowMs: now(), uptimeSeconds: process.uptime(), rssBytes: process.memoryUsage.rss(), pid: process.pid, version });
+  }
+
+  function serveAsset(res: ServerResponse, asset: Asset): void {
+    send(res, 200, asset.type, asset.body, { 'Cache-Control': asset.cache, ...(asset.type.startsWith('text/html') ? { 'Content-Security-Policy': PAGE_CSP } : {}) });
+  }
+
+  function serveLive(req: IncomingMessage, res: ServerResponse): void {
+    const live = options.live;
+    if (live === undefined) return sendJson(res, 503, { error: 'no live feed' });
+    if (liveClients.size >= MAX_LIVE_CLIENTS) return sendJson(res, 503, { error: 'too many live clients' });
+    res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive' });
+    res.write('retry: 3000\n\n');
+    liveClients.add(res);
+    const unsubscribe = live.subscribe((point) => res.write(`event: power\ndata: ${JSON.stringify(point)}\n\n`));
+    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
+    heartbeat.unref();
+    const done = (): void => {
+      clearInterval(heartbeat);
+      unsubscribe();
+      liveClients.delete(res);
+    };
+    req.on('close', done);
+    res.on('close', done);
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed: this server is read-only\n', { Allow: 'GET, HEAD' });
+    }
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    switch (url.pathname) {
+      case '/':
+        return serveAsset(res, assets.page);
+      case '/api/status':
+        return sendJson(res, 200, await report());
+      case '/metrics':
+        return send(res, 200, METRICS_CONTENT_TYPE, renderMetrics(await report()), { 'Cache-Control': 'no-store' });
+      case '/healthz': {
+        const { health, lastTelegramAgeSeconds, intervalSeconds } = await report();
+        return sendJson(res, health.ok ? 200 : 503, { status: health.ok ? 'ok' : 'unhealthy', reasons: health.reasons, lastTelegramAgeSeconds, intervalSeconds });
+      }
+      case '/api/power': {
+        if (options.history === undefined) return sendJson(res, 503, { error: 'no local history' });
+        const minutes = Math.min(1440, Math.max(1, Number(url.searchParams.get('minutes') ?? 60) || 60));
+        const points = await options.history.powerSeries(now() - minutes * 60_000);
+        return sendJson(res, 200, { minutes, points: points.map((p) => [p.t, p.importKw, p.exportKw]) });
+      }
+      case '/api/energy': {
+        if (options.history === undefined) return sendJson(res, 503, { error: 'no local history' });
+        const { dayStartMs, monthStartMs } = periodStarts(now(), timeZone);
+        const totals = await options.history.energyTotals(dayStartMs, monthStartMs);
+        return sendJson(res, 200, { timeZone, dayStart: new Date(dayStartMs).toISOString(), monthStart: new Date(monthStartMs).toISOString(), ...totals });
+      }
+      case '/api/live':
+        return serveLive(req, res);
+      default: {
+        const asset = assets.files.get(url.pathname);
+        if (asset !== undefined) return serveAsset(res, asset);
+        return send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
+      }
+    }
+  }
+
+  const server: Server = createServer((req, res) => {
+    route(req, res).catch((error: unknown) => {
+      log.warn({ err: error, url: req.url }, 'status request failed');
+      if (!res.headersSent) sendJson(res, 500, { error: error instanceof Error ? error.message : String(error) });
+      else res.destroy();
+    });
+  });
+  // Slow or idle clients must not pile up on a Pi.
+  server.requestTimeout = 10_000;
+  server.headersTimeout = 10_000;
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException): void => {
+      const hint = error.code === 'EADDRINUSE' ? 'address in use (another p1logger?)' : error.code === 'EACCES' ? 'permission denied (ports below 1024 need root)' : error.code === 'EADDRNOTAVAIL' ? 'no such address on this machine' : (error.code ?? error.message);
+      reject(new P1Error('P1_HTTP_LISTEN', `cannot listen on ${listen.host}:${listen.port}: ${hint}; set http.listen / --listen / P1LOGGER_HTTP_LISTEN`, { cause: error }));
+    };
+    server.once('error', onError);
+    server.listen({ host: listen.host, port: listen.port }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  server.on('error', (error) => log.error({ err: error }, 'status server error'));
+
+  const bound = server.address() as AddressInfo;
+  const address: ListenAddress = { host: listen.host, port: bound.port };
+  const hostForUrl = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
+  log.info({ url: `http://${hostForUrl}:${bound.port}/` }, 'status page listening');
+
+  return {
+    url: `http://${hostForUrl}:${bound.port}`,
+    address,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const res of liveClients) res.end();
+        liveClients.clear();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

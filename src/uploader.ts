@@ -1,0 +1,318 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import pRetry from 'p-retry';
+import { silentLogger, type Logger } from './log.js';
+import type { QueueRecord, TelegramLog } from './queue/types.js';
+import { backoffDelay, DEFAULT_RETRY_POLICY, retryDelay, type RetryPolicy } from './retry-policy.js';
+import { isSinkError, type SendResult, type Sink, type SinkError } from './sinks/sink.js';
+
+/** ok: delivering; retrying: transient failures (network, 5xx, 429) being retried; failing: refused (401/403/404). */
+export type SinkState = 'ok' | 'retrying' | 'failing';
+
+/** Per-sink figures for the status page and /metrics; lag comes from the queue's status. */
+export interface UploaderStats {
+  name: string;
+  /** The sink spec without credentials. */
+  sink: string;
+  state: SinkState;
+  /** Last acknowledged seq. */
+  cursor: number;
+  /** Records delivered since start (parked ones not included). */
+  sent: number;
+  /** Points (lines, datapoints) those became. */
+  points: number;
+  requests: number;
+  /** Failed attempts since start that were retried. */
+  retries: number;
+  /** Records parked for this sink, in the queue. */
+  deadLetters: number;
+  /** Message of the last failure: sink, status, the server's reason; never a credential. */
+  lastError: string | null;
+  lastErrorCode: string | null;
+  lastErrorAt: string | null;
+  lastSuccessAt: string | null;
+}
+
+export interface DeliveryHooks {
+  sink: Sink;
+  signal: AbortSignal;
+  policy: RetryPolicy;
+  random?: () => number;
+  /** True to stop retrying and throw the error (a one-off command); the service never gives up. */
+  giveUp?(error: SinkError | Error, attempt: number): boolean;
+  /** A failed attempt that will be retried after `delayMs`. */
+  onRetry?(error: SinkError | Error, attempt: number, delayMs: number): void;
+  onSuccess?(result: SendResult, records: readonly QueueRecord[]): void;
+  /** A record the sink refuses on its own (400/413/422): park it, count it. */
+  onRejected(record: QueueRecord, error: SinkError): Promise<void>;
+}
+
+/**
+ * Sends with p-retry until it works or the signal aborts: transient failures (P1_SINK_UNAVAILABLE, and anything
+ * unclassified) with exponential backoff and full jitter, Retry-After honoured; 401/403/404 slowly, at about the
+ * cap. A rejection (P1_SINK_REJECTED) is not retried: it is thrown for `deliver` to isolate.
+ */
+async function sendRetrying(records: readonly QueueRecord[], hooks: DeliveryHooks): Promise<SendResult> {
+  return pRetry(() => hooks.sink.send(records, hooks.signal), {
+    retries: Number.POSITIVE_INFINITY,
+    // The delay is ours (retry-policy.ts), waited for in shouldRetry: p-retry's own would not honour Retry-After.
+    minTimeout: 0,
+    maxTimeout: 0,
+    signal: hooks.signal,
+    shouldRetry: async ({ error, attemptNumber }) => {
+      if (isSinkError(error) && error.code === 'P1_SINK_REJECTED') return false;
+      if (hooks.giveUp?.(error, attemptNumber) === true) return false;
+      const slow = isSinkError(error) && (error.code === 'P1_SINK_AUTH' || error.code === 'P1_SINK_NOT_FOUND');
+      const delayMs = retryDelay(
+        { attempt: attemptNumber, kind: slow ? 'slow' : 'transient', retryAfterMs: isSinkError(error) ? error.retryAfterMs : undefined },
+        hooks.policy,
+        hooks.random,
+      );
+      hooks.onRetry?.(error, attemptNumber, delayMs);
+      await sleep(delayMs, undefined, { signal: hooks.signal });
+      return true;
+    },
+  });
+}
+
+/**
+ * Delivers every record or parks it. When the server refuses a batch (400/413/422), the batch is split in halves
+ * and each half sent again, down to the single records it refuses: those are parked with the server's reason, and
+ * everything else arrives. A few bad records cost about 2·log2(batch) extra requests each.
+ */
+export async function deliver(records: readonly QueueRecord[], hooks: DeliveryHooks): Promise<void> {
+  if (records.length === 0) return;
+  try {
+    const result = await sendRetrying(records, hooks);
+    hooks.onSuccess?.(result, records);
+  } catch (error) {
+    if (!isSinkError(error) || error.code !== 'P1_SINK_REJECTED' || hooks.signal.aborted) throw error;
+    if (records.length === 1) {
+      await hooks.onRejected(records[0]!, error);
+      return;
+    }
+    const middle = Math.ceil(records.length / 2);
+    await deliver(records.slice(0, middle), hooks);
+    await deliver(records.slice(middle), hooks);
+  }
+}
+
+export interface UploaderOptions {
+  /** The sink's name: its cursor and dead letters are kept under it. */
+  name: string;
+  sink: Sink;
+  log: TelegramLog;
+  /** Records per send; capped at what the sink's API admits. Default 1000 (see DEFAULT_BATCH_RECORDS). */
+  batchSize?: number;
+  retry?: Partial<RetryPolicy>;
+  /** While caught up, how often to look for new records when nobody calls notify(). Default 1000 ms. */
+  pollIntervalMs?: number;
+  logger?: Logger;
+  random?: () => number;
+}
+
+/**
+ * Measured (scripts/bench-drain.ts): with two batches on the way, 1,000 telegrams a batch drain faster than 5,000
+ * and keep the process smaller (a batch of parsed telegrams is what the heap holds).
+ */
+export const DEFAULT_BATCH_RECORDS = 1000;
+
+/** Transient failures are logged at warn on the first attempt and every this many after; the rest at debug. */
+const LOG_EVERY = 10;
+
+/**
+ * The drain loop of one sink: read a batch after the sink's cursor, deliver it, acknowledge it (the cursor advances
+ * in one write), repeat; wait for new records when caught up. Each sink has its own loop and cursor, so a slow or
+ * broken sink holds back no other. A crash between delivery and ack re-sends that batch, which the sinks absorb
+ * (same telegram -> same points, and the servers overwrite).
+ */
+export class Uploader {
+  readonly name: string;
+  private readonly sink: Sink;
+  private readonly log: TelegramLog;
+  private readonly batchSize: number;
+  private readonly policy: RetryPolicy;
+  private readonly pollIntervalMs: number;
+  private readonly pipeline: number;
+  private readonly logger: Logger;
+  private readonly random: () => number;
+  private readonly figures: UploaderStats;
+  private abort = new AbortController();
+  private running: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private notified = false;
+
+  constructor(options: UploaderOptions) {
+    this.name = options.name;
+    this.sink = options.sink;
+    this.log = options.log;
+    this.batchSize = Math.max(1, Math.min(options.batchSize ?? DEFAULT_BATCH_RECORDS, options.sink.maxBatchRecords));
+    this.policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+    this.pollIntervalMs = options.pollIntervalMs ?? 1000;
+    this.pipeline = Math.max(1, options.sink.maxInFlight);
+    this.logger = (options.logger ?? silentLogger()).child({ component: 'uploader', sink: options.name });
+    this.random = options.random ?? Math.random;
+    this.figures = {
+      name: options.name,
+      sink: options.sink.description,
+      state: 'ok',
+      cursor: 0,
+      sent: 0,
+      points: 0,
+      requests: 0,
+      retries: 0,
+      deadLetters: 0,
+      lastError: null,
+      lastErrorCode: null,
+      lastErrorAt: null,
+      lastSuccessAt: null,
+    };
+  }
+
+  /** Starts draining in the background (the returned promise does not wait for the loop). Idempotent. */
+  start(): void {
+    if (this.running !== undefined) return;
+    this.abort = new AbortController();
+    this.running = this.run(this.abort.signal);
+  }
+
+  /** Stops: an unacknowledged batch in flight is abandoned, and sent again on the next start. */
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.running;
+    this.running = undefined;
+    await this.sink.close();
+  }
+
+  /** New records were stored: look now rather than at the next poll. */
+  notify(): void {
+    this.notified = true;
+    this.wake?.();
+  }
+
+  stats(): UploaderStats {
+    return { ...this.figures };
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    this.logger.info({ target: this.sink.description, batchSize: this.batchSize }, 'uploader started');
+    let cursor: number | undefined;
+    let failures = 0;
+    const hooks: DeliveryHooks = {
+      sink: this.sink,
+      signal,
+      policy: this.policy,
+      random: this.random,
+      onRetry: (error, attempt, delayMs) => this.onRetry(error, attempt, delayMs),
+      onSuccess: (result, records) => this.onSuccess(result, records),
+      onRejected: (record, error) => this.onRejected(record, error),
+    };
+    try {
+      this.figures.deadLetters = (await this.log.deadLetters(this.name)).length;
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not count dead letters');
+    }
+    while (!signal.aborted) {
+      const inFlight: Array<{ last: number; done: Promise<void> }> = [];
+      try {
+        cursor ??= await this.log.cursor(this.name);
+        this.figures.cursor = cursor;
+        let readTo = cursor;
+        for (;;) {
+          // Up to `pipeline` batches on the way while the sink is healthy (our parsing overlaps the server's
+          // writing), one while it fails. Acks stay in order: the cursor never passes an unsent batch.
+          while (inFlight.length < (this.figures.state === 'ok' ? this.pipeline : 1)) {
+            const records = await this.log.readAfter(readTo, this.batchSize);
+            if (records.length === 0) break;
+            readTo = records[records.length - 1]!.seq;
+            const done = deliver(records, hooks);
+            // Handled here so that it is not "unhandled" while an earlier batch is awaited; awaited below.
+            done.catch(() => undefined);
+            inFlight.push({ last: readTo, done });
+          }
+          const head = inFlight.shift();
+          if (head === undefined) break;
+          await head.done;
+          await this.log.ack(this.name, head.last);
+          cursor = head.last;
+          this.figures.cursor = head.last;
+          failures = 0;
+        }
+        await this.idle(signal);
+      } catch (error) {
+        await Promise.allSettled(inFlight.map((batch) => batch.done));
+        if (signal.aborted) break;
+        // The queue failed (disk full, recovering) or a sink threw what it should not: wait, then start again
+        // from the durable cursor (what was in flight is sent again, which the sinks absorb).
+        failures++;
+        cursor = undefined;
+        this.logger.error({ err: error }, 'uploader: reading, parking or acknowledging failed; trying again');
+        await sleep(backoffDelay(failures, this.policy, this.random), undefined, { signal }).catch(() => undefined);
+      }
+    }
+    this.logger.info({ cursor: this.figures.cursor, sent: this.figures.sent }, 'uploader stopped');
+  }
+
+  private idle(signal: AbortSignal): Promise<void> {
+    if (this.notified) {
+      this.notified = false;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        this.wake = undefined;
+        this.notified = false;
+        resolve();
+      };
+      const timer = setTimeout(done, this.pollIntervalMs);
+      this.wake = done;
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  private onRetry(error: SinkError | Error, attempt: number, delayMs: number): void {
+    const code = isSinkError(error) ? error.code : 'P1_SINK_UNAVAILABLE';
+    const failing = code === 'P1_SINK_AUTH' || code === 'P1_SINK_NOT_FOUND';
+    const context = { code, attempt, retryInMs: delayMs, error: error.message };
+    if (failing) {
+      // Loud once per cause: the sink stays down until someone fixes its configuration.
+      if (this.figures.state !== 'failing' || this.figures.lastErrorCode !== code) {
+        this.logger.error(context, 'sink refuses p1logger (credentials, URL, bucket, database or feed); retrying slowly until fixed');
+      } else {
+        this.logger.debug(context, 'sink still refusing');
+      }
+    } else if (attempt === 1 || attempt % LOG_EVERY === 0) {
+      this.logger.warn(context, 'sink unavailable; retrying with backoff');
+    } else {
+      this.logger.debug(context, 'sink unavailable; retrying with backoff');
+    }
+    this.figures.state = failing ? 'failing' : 'retrying';
+    this.figures.retries++;
+    this.noteError(code, error.message);
+  }
+
+  private onSuccess(result: SendResult, records: readonly QueueRecord[]): void {
+    if (this.figures.state !== 'ok') {
+      this.logger.info({ after: this.figures.lastErrorCode, retries: this.figures.retries }, 'sink is delivering again');
+      this.figures.state = 'ok';
+    }
+    this.figures.sent += records.length;
+    this.figures.points += result.points;
+    this.figures.requests += result.requests;
+    this.figures.lastSuccessAt = new Date().toISOString();
+  }
+
+  private async onRejected(record: QueueRecord, error: SinkError): Promise<void> {
+    await this.log.park(this.name, record, error.reason);
+    this.figures.deadLetters++;
+    this.noteError(error.code, error.message);
+    this.logger.warn({ seq: record.seq, reason: error.reason }, 'sink refused a record; parked as a dead letter');
+  }
+
+  private noteError(code: string, message: string): void {
+    this.figures.lastError = message;
+    this.figures.lastErrorCode = code;
+    this.figures.lastErrorAt = new Date().toISOString();
+  }
+}

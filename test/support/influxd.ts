@@ -1,0 +1,114 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ChildServer } from './child-server.js';
+import { freePort } from './free-port.js';
+
+export interface InfluxSeries {
+  name: string;
+  tags?: Record<string, string>;
+  columns: string[];
+  values: unknown[][];
+}
+
+/**
+ * A real InfluxDB 1.6 (Debian's `influxd`) on 127.0.0.1 with its data in a temp dir: started once per test file,
+ * stopped and started again (same ports, same data) for outage tests, removed by close().
+ */
+export class Influxd {
+  readonly url: string;
+  private constructor(
+    readonly dir: string,
+    readonly port: number,
+    private readonly server: ChildServer,
+  ) {
+    this.url = `http://127.0.0.1:${port}`;
+  }
+
+  static async start(): Promise<Influxd> {
+    const dir = await mkdtemp(join(tmpdir(), 'p1logger-influxd-'));
+    const port = await freePort();
+    const rpcPort = await freePort();
+    const config = join(dir, 'influxdb.conf');
+    await writeFile(
+      config,
+      [
+        'reporting-disabled = true',
+        `bind-address = "127.0.0.1:${rpcPort}"`,
+        '[meta]',
+        `  dir = "${dir}/meta"`,
+        '[data]',
+        `  dir = "${dir}/data"`,
+        `  wal-dir = "${dir}/wal"`,
+        '  query-log-enabled = false',
+        '[http]',
+        `  bind-address = "127.0.0.1:${port}"`,
+        '  log-enabled = false',
+        '[monitor]',
+        '  store-enabled = false',
+        '[continuous_queries]',
+        '  enabled = false',
+        '[subscriber]',
+        '  enabled = false',
+        '[logging]',
+        '  level = "warn"',
+        '',
+      ].join('\n'),
+    );
+    const url = `http://127.0.0.1:${port}`;
+    const server = new ChildServer('influxd', ['-config', config], async () => (await fetch(`${url}/ping`)).status === 204, 'influxd');
+    const influxd = new Influxd(dir, port, server);
+    try {
+      await server.start();
+    } catch (error) {
+      await rm(dir, { recursive: true, force: true });
+      throw error;
+    }
+    return influxd;
+  }
+
+  get pid(): number | undefined {
+    return this.server.pid;
+  }
+
+  /** Starts it again after stop()/kill(), on the same port with the same data. */
+  start(): Promise<void> {
+    return this.server.start();
+  }
+
+  stop(): Promise<void> {
+    return this.server.stop();
+  }
+
+  kill(): Promise<void> {
+    return this.server.kill();
+  }
+
+  async close(): Promise<void> {
+    await this.server.kill();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  async createDatabase(name: string): Promise<void> {
+    await this.query(`CREATE DATABASE "${name}"`);
+  }
+
+  /** InfluxQL through POST /query; times in RFC 3339. Returns the series of the first statement. */
+  async query(q: string, db?: string): Promise<InfluxSeries[]> {
+    const params = new URLSearchParams({ q });
+    if (db !== undefined) params.set('db', db);
+    const response = await fetch(`${this.url}/query`, { method: 'POST', body: params });
+    const body = (await response.json()) as { results?: Array<{ series?: InfluxSeries[]; error?: string }>; error?: string };
+    const result = body.results?.[0];
+    if (!response.ok || body.error !== undefined || result?.error !== undefined) {
+      throw new Error(`influxd query ${q}: HTTP ${response.status} ${body.error ?? result?.error ?? ''}`);
+    }
+    return result?.series ?? [];
+  }
+
+  /** Rows of `SELECT * FROM measurement` as objects keyed by column (time as RFC 3339 UTC). */
+  async rows(db: string, measurement: string): Promise<Array<Record<string, unknown>>> {
+    const series = await this.query(`SELECT * FROM "${measurement}"`, db);
+    return series.flatMap((s) => s.values.map((row) => Object.fromEntries(s.columns.map((c, i) => [c, row[i]]))));
+  }
+}

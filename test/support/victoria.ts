@@ -1,0 +1,88 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ChildServer } from './child-server.js';
+import { freePort } from './free-port.js';
+
+/** One series of /api/v1/export: its labels, values and times (ms). */
+export interface VmSeries {
+  metric: Record<string, string>;
+  values: number[];
+  timestamps: number[];
+}
+
+/**
+ * A real VictoriaMetrics (Debian's `victoria-metrics`) on 127.0.0.1 with its data in a temp dir, a retention of
+ * 100 years (the default one month would silently drop the old readings a backfill sends), and deduplication of
+ * samples with the same timestamp (so a re-send replaces, as in InfluxDB).
+ */
+export class Victoria {
+  readonly url: string;
+  private constructor(
+    readonly dir: string,
+    readonly port: number,
+    private readonly server: ChildServer,
+  ) {
+    this.url = `http://127.0.0.1:${port}`;
+  }
+
+  static async start(): Promise<Victoria> {
+    const dir = await mkdtemp(join(tmpdir(), 'p1logger-vm-'));
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const server = new ChildServer(
+      'victoria-metrics',
+      [
+        `-httpListenAddr=127.0.0.1:${port}`,
+        `-storageDataPath=${dir}/data`,
+        '-retentionPeriod=100y',
+        // As the README advises: without it VictoriaMetrics keeps every copy of a re-sent sample.
+        '-dedup.minScrapeInterval=1ms',
+        '-loggerLevel=ERROR',
+      ],
+      async () => (await fetch(`${url}/health`)).ok,
+      'victoria-metrics',
+    );
+    try {
+      await server.start();
+    } catch (error) {
+      await rm(dir, { recursive: true, force: true });
+      throw error;
+    }
+    return new Victoria(dir, port, server);
+  }
+
+  get pid(): number | undefined {
+    return this.server.pid;
+  }
+
+  start(): Promise<void> {
+    return this.server.start();
+  }
+
+  stop(): Promise<void> {
+    return this.server.stop();
+  }
+
+  kill(): Promise<void> {
+    return this.server.kill();
+  }
+
+  async close(): Promise<void> {
+    await this.server.kill();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  /** Series matching a selector, e.g. `{__name__=~"electricity_.*"}`, after flushing what was just written. */
+  async export(match: string): Promise<VmSeries[]> {
+    await fetch(`${this.url}/internal/force_flush`);
+    const params = new URLSearchParams({ 'match[]': match, start: '0' });
+    const response = await fetch(`${this.url}/api/v1/export?${params.toString()}`);
+    if (!response.ok) throw new Error(`victoria-metrics export: HTTP ${response.status} ${await response.text()}`);
+    const text = await response.text();
+    return text
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as VmSeries);
+  }
+}
