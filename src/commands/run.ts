@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Command } from 'commander';
 import { addConfigOptions, isConfigProblem, loadConfig, type Config, type ConfigFlags } from '../config.js';
-import { isP1Error } from '../errors.js';
+import { addAppliance, type Appliance } from '../appliance.js';
+import { isP1Error, type P1ErrorCode } from '../errors.js';
+import { startSystemdNotify } from '../sd-notify.js';
 import { createLogger, type Logger } from '../log.js';
 import type { QueueRecord } from '../queue/types.js';
 import { createService, type RunSettings, type Service } from '../service.js';
@@ -9,6 +11,8 @@ import { createService, type RunSettings, type Service } from '../service.js';
 /** SIGTERM to exit: systemd's default stop timeout is 90 s, but the promise to users is 5 s. */
 const STOP_DEADLINE_MS = 4500;
 const REPORT_STORED_ENV = 'P1LOGGER_REPORT_STORED';
+/** Found while wiring (a bad sink spec, an unreadable secret): configuration problems, exit 2 like the rest. */
+const CONFIGURATION_ERRORS: P1ErrorCode[] = ['P1_SOURCE_SPEC', 'P1_USAGE', 'P1_SINK_SPEC', 'P1_CONFIG_INVALID', 'P1_SECRET_FILE_MODE'];
 
 export function registerRun(program: Command): void {
   addConfigOptions(
@@ -58,17 +62,36 @@ export async function runCommand(flags: ConfigFlags, env: NodeJS.ProcessEnv = pr
   }
   const logger = createLogger({ level: config.log.level });
   for (const warning of warnings) logger.warn(warning);
-  return runService(runSettingsFromConfig(config), logger, env[REPORT_STORED_ENV] === '1' ? reportStored : undefined);
+  return runService(runSettingsFromConfig(config), logger, {
+    config,
+    env,
+    ...(env[REPORT_STORED_ENV] === '1' ? { onStored: reportStored } : {}),
+  });
+}
+
+export interface RunServiceOptions {
+  /** Called per durably stored telegram (the crash tests' report). */
+  onStored?: (record: QueueRecord) => void;
+  /** With a configuration: its sinks' uploaders and the status server run beside acquisition. */
+  config?: Config;
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Runs until a signal or the end of the source; returns the exit status. */
-export async function runService(settings: RunSettings, logger: Logger, onStored?: (record: QueueRecord) => void): Promise<number> {
+export async function runService(settings: RunSettings, logger: Logger, options: RunServiceOptions = {}): Promise<number> {
   let service: Service | undefined;
+  let appliance: Appliance | undefined;
   let stopRequested = false;
+  const systemd = startSystemdNotify({ logger, ...(options.env ? { env: options.env } : {}) });
+  const onStored = (record: QueueRecord): void => {
+    options.onStored?.(record);
+    appliance?.stored(record);
+  };
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopRequested) return;
     stopRequested = true;
     logger.info({ signal }, 'stopping');
+    void systemd.stopping();
     // LevelDB survives being cut off; a service that does not stop when asked is the worse failure.
     setTimeout(() => {
       logger.error({ deadlineMs: STOP_DEADLINE_MS }, 'did not stop in time; exiting anyway');
@@ -81,15 +104,17 @@ export async function runService(settings: RunSettings, logger: Logger, onStored
   process.on('SIGINT', onSignal);
   try {
     try {
-      service = await createService(settings, { logger, ...(onStored ? { onStored } : {}) });
+      service = await createService(settings, { logger, onStored });
+      if (options.config) appliance = await addAppliance(service, options.config, logger, options.env);
     } catch (error) {
-      const usage = isP1Error(error, 'P1_SOURCE_SPEC') || isP1Error(error, 'P1_USAGE');
+      const usage = CONFIGURATION_ERRORS.some((code) => isP1Error(error, code));
       logger.fatal({ err: error }, 'cannot start');
       process.stderr.write(`p1logger run: ${error instanceof Error ? error.message : String(error)}\n`);
       return usage ? 2 : 1;
     }
     if (stopRequested) return 0;
     await service.start();
+    await systemd.ready(`reading ${service.source.description}`);
     await service.finished;
     return 0;
   } catch (error) {
@@ -98,6 +123,7 @@ export async function runService(settings: RunSettings, logger: Logger, onStored
     return 1;
   } finally {
     await service?.stop();
+    systemd.close();
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
   }

@@ -73,7 +73,7 @@ const sinkSchema = z.strictObject({
     allowed: SECRET_ALLOWED,
     secret: true,
   })),
-  batchSize: z.int().min(1).max(100_000).default(5000).meta(meta({
+  batchSize: z.int().min(1).max(100_000).default(1000).meta(meta({
     description: 'Telegrams per request (capped at the API limit of the sink).',
     allowed: 'an integer from 1 to 100000',
   })),
@@ -129,8 +129,8 @@ export const configSchema = z.strictObject({
         description: '`sync`: every telegram is fsynced before it counts as stored. `grouped`: writes are synced together every `syncIntervalMs` (less SD card wear; a power cut can lose that interval).',
         allowed: 'sync or grouped',
       })),
-      syncIntervalMs: z.int().min(10).max(60_000).default(1000).meta(meta({
-        description: 'Sync interval of `grouped` durability.',
+      syncIntervalMs: z.int().min(10).max(60_000).default(10_000).meta(meta({
+        description: 'Sync interval of `grouped` durability. At 1 telegram/s an interval of 10 s writes 1.6x the raw telegram bytes to the card, against 5.5x for `sync` (npm run bench).',
         allowed: 'an integer number of milliseconds from 10 to 60000',
       })),
       retention: z

@@ -45,7 +45,7 @@ describe('embedded default and file lookup', () => {
       dataDir: './data',
       timeZone: 'Europe/Amsterdam',
       http: { listen: '127.0.0.1:8080', enabled: true },
-      queue: { durability: 'sync', syncIntervalMs: 1000, retention: { maxAgeDays: 30, maxBytes: 1073741824 } },
+      queue: { durability: 'sync', syncIntervalMs: 10000, retention: { maxAgeDays: 30, maxBytes: 1073741824 } },
       sinks: [],
       log: { level: 'info' },
     });
