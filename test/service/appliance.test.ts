@@ -25,10 +25,10 @@ describe('p1logger run with a sink and the status page', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const value = await probe().catch(() => undefined);
+      const value = await Promise.resolve().then(probe).catch(() => undefined);
       if (value !== undefined) return value;
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
       await new Promise((r) => setTimeout(r, 200));
@@ -58,7 +58,7 @@ describe('p1logger run with a sink and the status page', () => {
     const base = `http://127.0.0.1:${port}`;
 
     // The uploader delivers the simulated meter's readings to the feed with their own times.
-    const points = await until('datapoints at the feed', async () => {
+    const points = await until('datapoints at the feed', () => {
       const p = cosm.datapoints('42', 'import_t1');
       return p.length >= 3 ? p : undefined;
     });
