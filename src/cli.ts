@@ -1,15 +1,24 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { registerParse } from './commands/parse.js';
-import { registerConfig } from './commands/config.js';
-import { registerRead } from './commands/read.js';
-import { registerSimulate } from './commands/simulate.js';
-import { registerPorts } from './commands/ports.js';
-import { registerRun } from './commands/run.js';
-import { registerExport } from './commands/export.js';
-import { registerStatus } from './commands/status.js';
-import { registerBackfill } from './commands/backfill.js';
-import { registerImport } from './commands/import.js';
+
+type Register = (program: Command) => void;
+
+/**
+ * Each command's module is loaded only when that command runs: `p1logger read` on a Pi need not carry the HTTP
+ * clients, LevelDB and the config schema in memory. `--help` and unknown commands load them all.
+ */
+const commands: Record<string, () => Promise<Register>> = {
+  run: async () => (await import('./commands/run.js')).registerRun,
+  read: async () => (await import('./commands/read.js')).registerRead,
+  parse: async () => (await import('./commands/parse.js')).registerParse,
+  simulate: async () => (await import('./commands/simulate.js')).registerSimulate,
+  ports: async () => (await import('./commands/ports.js')).registerPorts,
+  status: async () => (await import('./commands/status.js')).registerStatus,
+  export: async () => (await import('./commands/export.js')).registerExport,
+  import: async () => (await import('./commands/import.js')).registerImport,
+  backfill: async () => (await import('./commands/backfill.js')).registerBackfill,
+  config: async () => (await import('./commands/config.js')).registerConfig,
+};
 
 const program = new Command();
 program
@@ -21,15 +30,8 @@ program
     process.exit(error.exitCode === 0 ? 0 : 2);
   });
 
-registerParse(program);
-registerConfig(program);
-registerRead(program);
-registerSimulate(program);
-registerPorts(program);
-registerRun(program);
-registerExport(program);
-registerStatus(program);
-registerBackfill(program);
-registerImport(program);
+const requested = process.argv[2];
+const names = requested !== undefined && Object.hasOwn(commands, requested) ? [requested] : Object.keys(commands);
+for (const name of names) (await commands[name]!())(program);
 
 await program.parseAsync(process.argv);
