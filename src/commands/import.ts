@@ -1,6 +1,5 @@
-import { createReadStream } from 'node:fs';
-import { once } from 'node:events';
 import { InvalidArgumentError, type Command } from 'commander';
+import { openCapture } from '../capture-file.js';
 import { loadConfig } from '../config.js';
 import { P1Error } from '../errors.js';
 import { Queue } from '../queue/queue.js';
@@ -116,16 +115,4 @@ export async function importCommand(file: string, flags: ImportFlags): Promise<n
   );
   if (exit !== 0) return exit;
   return stored > 0 ? 0 : 1;
-}
-
-async function openCapture(file: string): Promise<NodeJS.ReadableStream> {
-  const stream = createReadStream(file, { highWaterMark: 64 * 1024 });
-  try {
-    await once(stream, 'open');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new P1Error('P1_FILE_NOT_FOUND', `no such file: ${file}`, { cause: error });
-    throw new P1Error('P1_USAGE', `cannot read ${file}: ${code ?? String(error)}`, { cause: error });
-  }
-  return stream;
 }

@@ -1,6 +1,6 @@
-import { createReadStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Command } from 'commander';
+import { openCapture } from '../capture-file.js';
 import { P1Error } from '../errors.js';
 import { TelegramFramer } from '../telegram/frame.js';
 import { parseTelegram } from '../telegram/parse.js';
@@ -76,19 +76,6 @@ export async function parseCommand(file: string, options: ParseCommandOptions): 
     `telegrams ok: ${s.telegrams}, CRC errors: ${s.crcErrors}, invalid: ${s.invalid}, truncated: ${s.truncated}, junk bytes: ${s.junkBytes}\n`,
   );
   return s.telegrams > 0 ? 0 : 1;
-}
-
-async function openCapture(file: string): Promise<NodeJS.ReadableStream> {
-  const stream = createReadStream(file, { highWaterMark: 64 * 1024 });
-  try {
-    await once(stream, 'open');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new P1Error('P1_FILE_NOT_FOUND', `no such file: ${file}`, { cause: error });
-    if (code === 'EISDIR') throw new P1Error('P1_USAGE', `${file} is a directory, not a capture file`, { cause: error });
-    throw new P1Error('P1_USAGE', `cannot read ${file}: ${code ?? String(error)}`, { cause: error });
-  }
-  return stream;
 }
 
 function assertTimeZone(zone: string): void {
