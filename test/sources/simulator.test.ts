@@ -34,10 +34,9 @@ describe('simulator', () => {
       times.push(clock());
       expect(parseTelegram(t).time!.startsWith('2030-06-01')).toBe(true);
     }
-    // Each telegram in its own 100 ms slot (not all at once as in fast mode), and none early.
-    const slots = times.map((t) => Math.floor(t / 100));
-    expect(new Set(slots).size).toBe(4);
-    expect(times[3]! - times[0]!).toBeGreaterThan(150);
+    // Paced, not all at once as in fast mode: telegram i comes no earlier than i intervals after the first
+    // (a busy machine can only make them later, so this holds however loaded the test machine is).
+    times.forEach((t, i) => expect(t - times[0]!).toBeGreaterThanOrEqual(i * 100 - 5));
   });
 
   it('as a source: yields telegrams until aborted', async () => {
