@@ -34,8 +34,8 @@ export async function* simulatedTelegrams(options: SimulationOptions, signal: Ab
       // Let I/O and signals through now and then.
       if (n % 256 === 255) await yieldToEventLoop();
     } else {
-      const delay = next - clock();
-      if (delay > 0) await wait(delay, signal);
+      // Timers may fire a millisecond before the wall clock reaches the slot: wait again for the rest.
+      for (let delay = next - clock(); delay > 0 && !signal.aborted; delay = next - clock()) await wait(delay, signal);
     }
     if (signal.aborted) return;
     yield meter.telegramAt(next);
