@@ -29,7 +29,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const quietEnv = { ...process.env, P1LOGGER_LOG_LEVEL: 'warn', P1LOGGER_REPORT_STORED: '1' };
+// Port 0: tests run side by side, and each run's status server must not collide with another's (or a real one).
+const quietEnv = { ...process.env, P1LOGGER_LOG_LEVEL: 'warn', P1LOGGER_REPORT_STORED: '1', P1LOGGER_HTTP_LISTEN: '127.0.0.1:0' };
 
 /** A running `p1logger run` and the seqs it has reported as stored so far. */
 function startRun(args: string[], options: SpawnOptions = {}): { child: ChildProcess; stored: number[]; stderr: () => string; waitStored: (n: number) => Promise<void> } {

@@ -56,7 +56,7 @@ interface Round {
 function crashRound(source: string, dataDir: string, kill: { afterStored: number } | { afterMs: number }): Promise<Round> {
   return new Promise((resolve, reject) => {
     const child = spawnCli(['run', '--source', source, '--data-dir', dataDir], {
-      env: { ...process.env, P1LOGGER_REPORT_STORED: '1', P1LOGGER_LOG_LEVEL: 'warn' },
+      env: { ...process.env, P1LOGGER_REPORT_STORED: '1', P1LOGGER_LOG_LEVEL: 'warn', P1LOGGER_HTTP_LISTEN: '127.0.0.1:0' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     children.add(child);
