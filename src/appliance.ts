@@ -58,7 +58,6 @@ export async function addAppliance(service: Service, config: Config, logger: Log
               intervalSeconds: live.intervalSeconds,
             }),
         });
-        logger.info({ url: server.url }, 'status page listening');
       },
       stop: async () => {
         await server?.close();

@@ -66,6 +66,7 @@ export async function createStatusServer(options: StatusServerOptions): Promise<
   const assets = await loadAssets();
   const version = options.version ?? assets.version;
   const liveClients = new Set<ServerResponse>();
+  const loopbackOnly = isLoopbackHost(listen.host);
 
   async function report(): Promise<StatusReport> {
     const snapshot = await options.status();
@@ -96,6 +97,11 @@ export async function createStatusServer(options: StatusServerOptions): Promise<
   }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // A web page elsewhere can point its own host name at 127.0.0.1 (DNS rebinding) and read a loopback server:
+    // on loopback, only loopback host names are answered.
+    if (loopbackOnly && !isLoopbackHost(req.headers.host)) {
+      return send(res, 403, 'text/plain; charset=utf-8', 'forbidden: this server answers only to localhost names\n');
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed: this server is read-only\n', { Allow: 'GET, HEAD' });
     }
@@ -173,4 +179,13 @@ export async function createStatusServer(options: StatusServerOptions): Promise<
         server.closeAllConnections();
       }),
   };
+}
+
+/** `localhost`, `127.x.y.z`, `::1` (bracketed or not), with or without a port. */
+export function isLoopbackHost(host: string | undefined): boolean {
+  if (host === undefined) return false;
+  let name = host.trim().toLowerCase();
+  if (name.startsWith('[')) name = name.slice(1, name.indexOf(']') === -1 ? undefined : name.indexOf(']'));
+  else if (name.split(':').length === 2) name = name.slice(0, name.indexOf(':'));
+  return name === 'localhost' || name.endsWith('.localhost') || name === '::1' || /^127(\.\d{1,3}){3}$/.test(name);
 }

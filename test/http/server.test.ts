@@ -266,3 +266,27 @@ describe('listening', () => {
     }
   });
 });
+
+describe('DNS rebinding guard', () => {
+  it('a loopback server answers only to loopback host names', async () => {
+    const server = await createStatusServer({ listen: '127.0.0.1:0', status: () => baseSnapshot() });
+    try {
+      const port = new URL(server.url).port;
+      const ask = (host: string): Promise<number> =>
+        new Promise((resolve, reject) => {
+          const req = request({ host: '127.0.0.1', port, path: '/api/status', headers: { Host: host } }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          });
+          req.on('error', reject);
+          req.end();
+        });
+      expect(await ask(`localhost:${port}`)).toBe(200);
+      expect(await ask(`127.0.0.1:${port}`)).toBe(200);
+      expect(await ask(`[::1]:${port}`)).toBe(200);
+      expect(await ask(`attacker.example:${port}`)).toBe(403);
+    } finally {
+      await server.close();
+    }
+  });
+});
