@@ -79,11 +79,19 @@ export function parseTelegram(raw: string, options: ParseOptions & { crc?: CrcSt
     header,
     version: versionOf(objects),
     time: timeOf(objects),
-    crc: options.crc ?? (/!\s*[0-9A-F]{1,4}\s*$/.test(raw) ? 'ok' : 'none'),
+    crc: options.crc ?? crcStatusOf(raw),
     objects,
   };
   if (errors.length > 0) telegram.errors = errors;
   return telegram;
+}
+
+/** Without the framer's word: 'ok' when hex digits follow the final '!' (text from the queue was checked on arrival). */
+function crcStatusOf(raw: string): CrcStatus {
+  const bang = raw.lastIndexOf('!');
+  if (bang === -1) return 'none';
+  const c = raw.charCodeAt(bang + 1);
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) ? 'ok' : 'none';
 }
 
 /** End of the line [start, end) without its CR and trailing blanks. */
