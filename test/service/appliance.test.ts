@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { spawnCli } from '../support/cli.js';
+import { runCli, spawnCli } from '../support/cli.js';
 import { CosmServer } from '../support/cosm-server.js';
 import { freePort } from '../support/free-port.js';
 
@@ -80,6 +80,14 @@ describe('p1logger run with a sink and the status page', () => {
 
     // The API key never appears in the logs.
     expect(output).not.toContain('k-appliance');
+
+    // `status` cannot open the database the service holds: it asks the service over its loopback API instead.
+    const viaService = await runCli(['status', '--config', config], { env: { ...process.env, COSM_API_KEY: 'k-appliance' } });
+    expect(viaService.code).toBe(0);
+    const report = JSON.parse(viaService.stdout) as { via: string; queue: { records: number }; sinks: Array<{ name: string }> };
+    expect(report.via).toBe(`${base}/api/status`);
+    expect(report.queue.records).toBeGreaterThanOrEqual(3);
+    expect(report.sinks.map((s) => s.name)).toEqual(['feed']);
 
     child.kill('SIGTERM');
     const [code] = (await once(child, 'exit')) as [number | null];
