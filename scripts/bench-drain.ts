@@ -28,6 +28,10 @@ interface DrainResult {
   peakRssBytes: number;
   /** Of the RSS, anonymous memory (NaN where /proc/self/status has no RssAnon). */
   peakAnonBytes: number;
+  /** Of the RSS, file pages mapped in: the node binary, LevelDB's table files (NaN without RssFile). */
+  peakFileBytes: number;
+  /** CPU time of the draining process (user + system, its threads included) during the drain. */
+  cpuSeconds: number;
 }
 
 /**
@@ -42,25 +46,28 @@ const { parseSinkSpec } = await import(dist + '/sinks/spec.js');
 const { Uploader } = await import(dist + '/uploader.js');
 const { readFileSync } = await import('node:fs');
 // Linux splits RSS into anonymous memory (heap, buffers) and file pages mapped in (LevelDB maps its table files).
-const anonBytes = () => { try { return Number(/RssAnon:\\s+(\\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? NaN) * 1024; } catch { return NaN; } };
+const statusKb = (field) => { try { return Number(new RegExp(field + ':\\\\s+(\\\\d+) kB').exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? NaN) * 1024; } catch { return NaN; } };
 const startRssBytes = process.memoryUsage().rss;
 let peakRssBytes = startRssBytes;
-let peakAnonBytes = anonBytes();
-const sampler = setInterval(() => { peakRssBytes = Math.max(peakRssBytes, process.memoryUsage().rss); peakAnonBytes = Math.max(peakAnonBytes, anonBytes()); }, 20);
+let peakAnonBytes = statusKb('RssAnon');
+let peakFileBytes = statusKb('RssFile');
+const sampler = setInterval(() => { peakRssBytes = Math.max(peakRssBytes, process.memoryUsage().rss); peakAnonBytes = Math.max(peakAnonBytes, statusKb('RssAnon')); peakFileBytes = Math.max(peakFileBytes, statusKb('RssFile')); }, 20);
 const queue = await Queue.open(dataDir, { retentionIntervalMs: 0 });
 const last = (await queue.status()).lastSeq ?? 0;
 const uploader = new Uploader({ name, sink: createSink(parseSinkSpec(spec), { timeoutMs: 60000 }), log: queue, pollIntervalMs: 5 });
 const started = performance.now();
+const cpuAtStart = process.cpuUsage();
 uploader.start();
 while ((await queue.cursor(name)) < last) await new Promise((r) => setTimeout(r, 5));
 const seconds = (performance.now() - started) / 1000;
+const cpu = process.cpuUsage(cpuAtStart);
 clearInterval(sampler);
 peakRssBytes = Math.max(peakRssBytes, process.memoryUsage().rss);
 const stats = uploader.stats();
 await uploader.stop();
 await queue.close();
 if (stats.retries > 0 || stats.deadLetters > 0) throw new Error('drain had failures: ' + JSON.stringify(stats));
-process.stdout.write(JSON.stringify({ telegrams: stats.sent, points: stats.points, requests: stats.requests, seconds, startRssBytes, peakRssBytes, peakAnonBytes }) + '\\n');
+process.stdout.write(JSON.stringify({ telegrams: stats.sent, points: stats.points, requests: stats.requests, seconds, startRssBytes, peakRssBytes, peakAnonBytes, peakFileBytes, cpuSeconds: (cpu.user + cpu.system) / 1e6 }) + '\\n');
 `;
 
 const args = process.argv.slice(2);
@@ -93,19 +100,20 @@ async function main(count: number): Promise<void> {
       { label: 'VictoriaMetrics (influxdb:, v2 API client)', spec: `influxdb:${vm.url}?org=-&bucket=bench`, name: 'bench-vm' },
     ];
     console.log('');
-    console.log('| target | telegrams/s | points/s | requests | seconds | RSS at start | peak RSS | peak RSS anonymous |');
-    console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+    console.log('| target | telegrams/s | points/s | requests | seconds | CPU seconds | RSS at start | peak RSS | peak RSS anonymous | peak RSS file-backed |');
+    console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
     for (const target of targets) {
       const r = JSON.parse(await run(process.execPath, [join(dir, 'child.mjs'), dist, dataDir, target.spec, target.name])) as DrainResult;
       const perSecond = (n: number): string => Math.round(n / r.seconds).toLocaleString('en-US');
       console.log(
-        `| ${target.label} | ${perSecond(r.telegrams)} | ${perSecond(r.points)} | ${r.requests} | ${r.seconds.toFixed(2)} | ${mb(r.startRssBytes)} | ${mb(r.peakRssBytes)} | ${mb(r.peakAnonBytes)} |`,
+        `| ${target.label} | ${perSecond(r.telegrams)} | ${perSecond(r.points)} | ${r.requests} | ${r.seconds.toFixed(2)} | ${r.cpuSeconds.toFixed(2)} | ${mb(r.startRssBytes)} | ${mb(r.peakRssBytes)} | ${mb(r.peakAnonBytes)} | ${mb(r.peakFileBytes)} |`,
       );
     }
     console.log('');
     console.log('targets: >= 20,000 telegrams/s to each; peak RSS of the draining process < 150 MB');
-    console.log('(RSS includes file pages mapped in: LevelDB maps its table files; the kernel reclaims those under pressure)');
+    console.log('(RSS includes file pages mapped in: the node binary, and LevelDB maps its table files; the kernel reclaims those under pressure)');
+    console.log('(CPU seconds: the draining process alone, its threads included; the servers run on the same machine)');
   } finally {
     for (const server of servers.reverse()) await server.close();
     await rm(dir, { recursive: true, force: true });

@@ -76,6 +76,12 @@ interface StoredDeadLetter extends DeadLetter {
 const SIZE_HYSTERESIS = 0.9;
 const DELETE_CHUNK = 10_000;
 const REOPEN_DELAYS_MS = [1000, 5000, 30_000];
+/**
+ * Iterator options for reading a batch: a backlog is read once, so it bypasses LevelDB's block cache (it would only
+ * evict what status uses), and in chunks of up to 256 KiB rather than classic-level's 16 KiB, which is some 15
+ * DSMR 5 telegrams per round trip to LevelDB's thread: reading was a quarter of a backlog drain's time.
+ */
+const READ_BATCH = { fillCache: false, highWaterMarkBytes: 256 * 1024 };
 
 /**
  * The durable store-and-forward log on LevelDB: `<dataDir>/queue` holds the records, the sinks' cursors, dead
@@ -194,7 +200,7 @@ export class Queue implements TelegramLog {
     const db = await this.ready();
     const out: QueueRecord[] = [];
     if (limit <= 0) return out;
-    for await (const value of db.values({ ...keys.recordsAfter(Math.max(after, this.floor)), limit })) out.push(asRecord(value));
+    for await (const value of db.values({ ...keys.recordsAfter(Math.max(after, this.floor)), limit, ...READ_BATCH })) out.push(asRecord(value));
     return out;
   }
 

@@ -1,6 +1,7 @@
 import type { QueueRecord } from '../queue/types.js';
 import type { ParseOptions } from '../telegram/types.js';
-import { INTEGER_FIELDS, recordToPoints, type Point } from './points.js';
+import { parseTelegram } from '../telegram/parse.js';
+import { ELECTRICITY_FIELD_NAMES, INTEGER_FIELDS, mapTelegram, newMappedTelegram, type MappedTelegram, type Point } from './points.js';
 
 export type Precision = 's' | 'ms' | 'ns';
 
@@ -86,19 +87,86 @@ export function toLines(points: Iterable<Point>, precision: Precision = 's'): st
 }
 
 /**
- * Stored records -> lines, record by record: only the lines outlive the loop (a batch of parsed telegrams and
- * their points would be promoted to the old generation, and a drain's memory would grow with the batch).
+ * Exact duplicates among lines, found by their timestamp first: comparing a line with the few of the same
+ * timestamp costs less than hashing every line of some 700 characters.
+ */
+class UniqueLines {
+  readonly lines: string[] = [];
+  private readonly byTime = new Map<number, string | string[]>();
+
+  constructor(private readonly precision: Precision) {}
+
+  add(line: string, ms: number): void {
+    // The timestamp as written: two times within one second are the same time at precision 's'.
+    const time = this.precision === 's' ? Math.floor(ms / 1000) : Math.trunc(ms);
+    const known = this.byTime.get(time);
+    if (known === undefined) {
+      this.byTime.set(time, line);
+    } else if (typeof known === 'string') {
+      if (known === line) return;
+      this.byTime.set(time, [known, line]);
+    } else {
+      if (known.includes(line)) return;
+      known.push(line);
+    }
+    this.lines.push(line);
+  }
+}
+
+/** `name=` of each electricity field, by id, and whether it is an integer field. */
+const FIELD_PREFIXES = ELECTRICITY_FIELD_NAMES.map((name) => `${escapeKey(name)}=`);
+const FIELD_INTEGER = ELECTRICITY_FIELD_NAMES.map((name) => INTEGER_FIELDS.has(name));
+/** Per field id, the last value written and its `name=value` text: most registers hold still from one telegram to the next. */
+const lastValues = new Float64Array(ELECTRICITY_FIELD_NAMES.length).fill(Number.NaN);
+const lastTexts: string[] = ELECTRICITY_FIELD_NAMES.map(() => '');
+/** `electricity,meter=<id>` for the last meter seen (one meter per installation). */
+let lastMeter: string | undefined;
+let lastHead = 'electricity';
+const parts: string[] = [];
+
+function fieldText(id: number, value: number): string {
+  if (lastValues[id] === value) return lastTexts[id]!;
+  const text = FIELD_PREFIXES[id]! + (FIELD_INTEGER[id] ? `${value}i` : String(value));
+  lastValues[id] = value;
+  lastTexts[id] = text;
+  return text;
+}
+
+/**
+ * The electricity point of a mapped telegram as one line, the same text toLine gives for its Point: mapped
+ * values are finite and integer fields safe integers, so none is left out. Built with one join, so the line is
+ * one flat string rather than a tree of some 70 concatenations that the heap would hold until the batch is sent.
+ */
+function electricityLine(mapped: MappedTelegram, time: number, precision: Precision): string {
+  if (mapped.meter !== lastMeter) {
+    lastMeter = mapped.meter;
+    lastHead = mapped.meter === undefined || mapped.meter === '' ? 'electricity' : `electricity,meter=${escapeKey(mapped.meter)}`;
+  }
+  const count = mapped.fieldCount;
+  parts.length = 0;
+  for (let i = 0; i < count; i++) parts.push(fieldText(mapped.fieldIds[i]!, mapped.fieldValues[i]!));
+  parts[0] = `${lastHead} ${parts[0]!}`;
+  parts[count - 1] = `${parts[count - 1]!} ${timestamp(time, precision)}`;
+  return parts.join(',');
+}
+
+const mapped = newMappedTelegram();
+
+/**
+ * Stored records -> lines, record by record (the raw text is the record of truth: parsed again here, so parser
+ * fixes apply): the same lines as toLines over their points, without building the electricity points. Only the
+ * lines outlive the loop (a batch of parsed telegrams would be promoted to the old generation, and a drain's
+ * memory would grow with the batch).
  */
 export function recordsToLines(records: readonly QueueRecord[], parse: ParseOptions = {}, precision: Precision = 's'): string[] {
-  const seen = new Set<string>();
-  const lines: string[] = [];
+  const unique = new UniqueLines(precision);
   for (const record of records) {
-    for (const point of recordToPoints(record, parse)) {
+    mapTelegram(parseTelegram(record.raw, parse), record.receivedAt, mapped);
+    if (mapped.time !== undefined) unique.add(electricityLine(mapped, mapped.time, precision), mapped.time);
+    for (const point of mapped.mbus) {
       const line = toLine(point, precision);
-      if (line === '' || seen.has(line)) continue;
-      seen.add(line);
-      lines.push(line);
+      if (line !== '') unique.add(line, point.time);
     }
   }
-  return lines;
+  return unique.lines;
 }

@@ -88,9 +88,12 @@ const MBUS_READINGS = ['24.2.1', '24.2.3', '24.3.0'];
 /** Meters fill an unread M-Bus channel with a placeholder time (1970, 2000-00-00): such a reading is no reading. */
 const EARLIEST_READING_MS = Date.UTC(2000, 0, 1);
 
+/** Electricity field names by id: a field's id is its position in ELECTRICITY_FIELDS. */
+export const ELECTRICITY_FIELD_NAMES: readonly string[] = [...new Set([...ELECTRICITY_FIELDS.values()].map((f) => f.field))];
+
 /** How each reference as sent maps, memoised: meters repeat the same few dozen references every telegram. */
 type Mapping =
-  | { kind: 'electricity'; field: string; scale: Scale }
+  | { kind: 'electricity'; id: number; scale: Scale }
   | { kind: 'mbus'; channel: string; what: 'type' | 'id' | 'reading'; rank: number }
   | { kind: 'other' };
 const mappings = new Map<string, Mapping>();
@@ -102,7 +105,7 @@ function mappingOf(reference: string): Mapping {
   const normalised = normaliseReference(reference);
   const electricity = ELECTRICITY_FIELDS.get(normalised);
   if (electricity !== undefined) {
-    mapping = { kind: 'electricity', ...electricity };
+    mapping = { kind: 'electricity', id: ELECTRICITY_FIELD_NAMES.indexOf(electricity.field), scale: electricity.scale };
   } else if (normalised.startsWith('0-n:')) {
     const channel = reference.charAt(2);
     const rest = normalised.slice(4);
@@ -141,9 +144,58 @@ function identifier(object: CosemObject | undefined): string | undefined {
   return clean === undefined || clean === '' ? undefined : clean;
 }
 
+/** Days before each month in a non-leap year. */
+const DAYS_BEFORE_MONTH = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+const MONTH_DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function digits(text: string, at: number, count: number): number {
+  let n = 0;
+  for (let i = at; i < at + count; i++) {
+    const c = text.charCodeAt(i) - 0x30;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
+  return n;
+}
+
+function isLeap(year: number): boolean {
+  return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+}
+
+/**
+ * The parser's fixed form `YYYY-MM-DDThh:mm:ss+hh:mm` -> epoch ms by arithmetic (Date.parse is a measurable part
+ * of a backlog drain); undefined for anything else or anything out of range, which Date.parse then decides.
+ */
+function isoOffsetMs(iso: string): number | undefined {
+  if (iso.length !== 25) return undefined;
+  const sign = iso.charCodeAt(19);
+  if (iso.charCodeAt(4) !== 0x2d || iso.charCodeAt(7) !== 0x2d || iso.charCodeAt(10) !== 0x54) return undefined;
+  if (iso.charCodeAt(13) !== 0x3a || iso.charCodeAt(16) !== 0x3a || iso.charCodeAt(22) !== 0x3a) return undefined;
+  if (sign !== 0x2b && sign !== 0x2d) return undefined;
+  const year = digits(iso, 0, 4);
+  const month = digits(iso, 5, 2);
+  const day = digits(iso, 8, 2);
+  const hour = digits(iso, 11, 2);
+  const minute = digits(iso, 14, 2);
+  const second = digits(iso, 17, 2);
+  const offsetHours = digits(iso, 20, 2);
+  const offsetMinutes = digits(iso, 23, 2);
+  if (year < 1970 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59) return undefined;
+  if (second < 0 || second > 59 || offsetHours < 0 || offsetHours > 23 || offsetMinutes < 0 || offsetMinutes > 59) return undefined;
+  const leap = isLeap(year);
+  if (day > (month === 2 && !leap ? 28 : MONTH_DAYS[month - 1]!)) return undefined;
+  // Days from 1970-01-01 to the start of the year: 365 a year plus the leap days in between.
+  const y = year - 1;
+  const days =
+    365 * (year - 1970) + (Math.floor(y / 4) - 492) - (Math.floor(y / 100) - 19) + (Math.floor(y / 400) - 4) +
+    DAYS_BEFORE_MONTH[month - 1]! + (month > 2 && leap ? 1 : 0) + day - 1;
+  const offset = (offsetHours * 60 + offsetMinutes) * (sign === 0x2b ? 1 : -1);
+  return ((days * 24 + hour) * 60 + minute - offset) * 60_000 + second * 1000;
+}
+
 function timeOf(iso: string | null | undefined): number | undefined {
   if (iso === null || iso === undefined) return undefined;
-  const ms = Date.parse(iso);
+  const ms = isoOffsetMs(iso) ?? Date.parse(iso);
   return Number.isFinite(ms) ? ms : undefined;
 }
 
@@ -155,24 +207,61 @@ interface Channel {
 }
 
 /**
- * A parsed telegram -> its points: one `electricity` point at the meter's time (the receive time when the meter
- * sends none) tagged with the meter's equipment id, plus one point per M-Bus device at that device's own reading
- * time. Pure and deterministic: the same telegram gives the same points, so a re-send overwrites.
+ * A telegram's points in a reusable form: the electricity point's fields as parallel arrays (ids into
+ * ELECTRICITY_FIELD_NAMES, values) in the order the telegram sends them. The line protocol writer reads these
+ * directly; a dictionary of some 35 keys per telegram, walked again right after, was a tenth of a backlog drain.
+ * Overwritten by the next mapTelegram call that is given the same object.
  */
-export function telegramToPoints(telegram: Telegram, receivedAt: string): Point[] {
-  const fields: Record<string, number> = {};
+export interface MappedTelegram {
+  /** Electricity fields; 0 when the telegram has none (then no electricity point). */
+  fieldCount: number;
+  readonly fieldIds: Int32Array;
+  readonly fieldValues: Float64Array;
+  /** The electricity point's time; undefined when it has no point (no field, or no time at all). */
+  time: number | undefined;
+  /** The meter's equipment id (the `meter` tag), when the electricity point has one. */
+  meter: string | undefined;
+  /** M-Bus devices' points, by channel. */
+  mbus: Point[];
+}
+
+export function newMappedTelegram(): MappedTelegram {
+  const size = ELECTRICITY_FIELD_NAMES.length;
+  return { fieldCount: 0, fieldIds: new Int32Array(size), fieldValues: new Float64Array(size), time: undefined, meter: undefined, mbus: [] };
+}
+
+/** Where each field id sits in the telegram being mapped: a field sent twice keeps its place, the last value wins. */
+const slotOf = new Int32Array(ELECTRICITY_FIELD_NAMES.length);
+const slotStamp = new Float64Array(ELECTRICITY_FIELD_NAMES.length);
+let stamp = 0;
+
+/**
+ * A parsed telegram -> its points (see telegramToPoints), written into `out`: one electricity point at the meter's
+ * time (the receive time when the meter sends none) tagged with the meter's equipment id, plus one point per M-Bus
+ * device at that device's own reading time.
+ */
+export function mapTelegram(telegram: Telegram, receivedAt: string, out: MappedTelegram): MappedTelegram {
+  stamp++;
   let fieldCount = 0;
-  const channels = new Map<string, Channel>();
+  let channels: Map<string, Channel> | undefined;
   for (const reference in telegram.objects) {
     const object = telegram.objects[reference]!;
     const mapping = mappingOf(reference);
     if (mapping.kind === 'electricity') {
       const value = scaled(object, mapping.scale);
-      if (value !== undefined) {
-        fields[mapping.field] = value;
+      if (value === undefined) continue;
+      const id = mapping.id;
+      if (slotStamp[id] === stamp) {
+        out.fieldValues[slotOf[id]!] = value;
+      } else {
+        slotStamp[id] = stamp;
+        slotOf[id] = fieldCount;
+        out.fieldIds[fieldCount] = id;
+        out.fieldValues[fieldCount] = value;
         fieldCount++;
       }
     } else if (mapping.kind === 'mbus') {
+      channels ??= new Map();
       let channel = channels.get(mapping.channel);
       if (channel === undefined) {
         channel = { rank: Number.POSITIVE_INFINITY };
@@ -190,11 +279,11 @@ export function telegramToPoints(telegram: Telegram, receivedAt: string): Point[
     }
   }
 
-  const points: Point[] = [];
-  if (fieldCount > 0) {
-    const time = timeOf(telegram.time) ?? timeOf(receivedAt);
-    if (time !== undefined) points.push({ measurement: 'electricity', tags: meterTags(telegram), fields, time });
-  }
+  out.fieldCount = fieldCount;
+  out.time = fieldCount > 0 ? (timeOf(telegram.time) ?? timeOf(receivedAt)) : undefined;
+  out.meter = out.time === undefined ? undefined : meterId(telegram);
+  out.mbus = [];
+  if (channels === undefined) return out;
   for (const [number, channel] of [...channels].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const reading = channel.reading;
     if (reading === undefined || typeof reading.value !== 'number' || !Number.isFinite(reading.value)) continue;
@@ -202,17 +291,36 @@ export function telegramToPoints(telegram: Telegram, receivedAt: string): Point[
     if (time === undefined || time < EARLIEST_READING_MS) continue;
     const measurement = (channel.type === undefined ? undefined : MBUS_MEASUREMENT.get(channel.type)) ?? 'mbus';
     const tags: Record<string, string> = channel.id === undefined ? { channel: number } : { channel: number, meter: channel.id };
-    points.push({ measurement, tags, fields: { value: reading.value }, time });
+    out.mbus.push({ measurement, tags, fields: { value: reading.value }, time });
   }
+  return out;
+}
+
+const scratch = newMappedTelegram();
+
+/**
+ * A parsed telegram -> its points: one `electricity` point at the meter's time (the receive time when the meter
+ * sends none) tagged with the meter's equipment id, plus one point per M-Bus device at that device's own reading
+ * time. Pure and deterministic: the same telegram gives the same points, so a re-send overwrites.
+ */
+export function telegramToPoints(telegram: Telegram, receivedAt: string): Point[] {
+  const mapped = mapTelegram(telegram, receivedAt, scratch);
+  const points: Point[] = [];
+  if (mapped.time !== undefined) {
+    const fields: Record<string, number> = {};
+    for (let i = 0; i < mapped.fieldCount; i++) fields[ELECTRICITY_FIELD_NAMES[mapped.fieldIds[i]!]!] = mapped.fieldValues[i]!;
+    points.push({ measurement: 'electricity', tags: mapped.meter === undefined ? {} : { meter: mapped.meter }, fields, time: mapped.time });
+  }
+  points.push(...mapped.mbus);
   return points;
 }
 
-function meterTags(telegram: Telegram): Record<string, string> {
+function meterId(telegram: Telegram): string | undefined {
   for (const reference of METER_ID_REFERENCES) {
     const id = identifier(telegram.objects[reference] ?? telegram.objects[`${reference}*255`]);
-    if (id !== undefined) return { meter: id };
+    if (id !== undefined) return id;
   }
-  return {};
+  return undefined;
 }
 
 /** A stored record -> its points (the raw text is the record of truth: parsed again here, so parser fixes apply). */

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -116,6 +117,36 @@ describe('InfluxDB v2 API sink (@influxdata/influxdb-client) against a real Vict
       expect(seen).toEqual(['Token tok-abcdef', 'Token tok-abcdef', 'Token tok-abcdef', 'Token tok-abcdef']);
     } finally {
       server.close();
+    }
+  });
+
+  it('stopping cancels a write in flight, and sends leave no listener on the uploader\'s long-lived signal', async () => {
+    const sink = new InfluxV2Sink({ spec: spec(vm.url) });
+    const uploader = new AbortController();
+    for (let i = 0; i < 3; i++) await sink.send(records(), uploader.signal);
+    // A listener per request would keep every request and its body alive as long as the uploader runs.
+    expect(getEventListeners(uploader.signal, 'abort')).toHaveLength(0);
+
+    let closed!: () => void;
+    const connectionClosed = new Promise<void>((resolve) => (closed = resolve));
+    const hung = createServer((req) => {
+      req.resume();
+      req.socket.on('close', closed);
+    });
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    try {
+      const stop = new AbortController();
+      const hungSink = new InfluxV2Sink({ spec: spec(`http://127.0.0.1:${(hung.address() as AddressInfo).port}`), timeoutMs: 60_000 });
+      const sending = hungSink.send(records(), stop.signal).catch((e: unknown) => e);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      stop.abort();
+      expect(((await sending) as Error).name).toBe('AbortError');
+      // The request itself ends (not only our wait for it): the server sees the connection go.
+      await connectionClosed;
+      expect(getEventListeners(stop.signal, 'abort')).toHaveLength(0);
+    } finally {
+      hung.closeAllConnections();
+      hung.close();
     }
   });
 

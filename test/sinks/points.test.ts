@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ELECTRICITY_FIELDS, INTEGER_FIELDS, recordToPoints, telegramToPoints, type Point } from '../../src/sinks/points.js';
 import { normaliseReference } from '../../src/telegram/obis.js';
@@ -126,5 +127,48 @@ describe('telegramToPoints', () => {
   it('recordToPoints parses the stored raw text', () => {
     const raw = fixture('V5.txt');
     expect(recordToPoints({ seq: 1, receivedAt: RECEIVED, raw })).toEqual(telegramToPoints(parseTelegram(raw), RECEIVED));
+  });
+});
+
+describe('point times', () => {
+  const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
+  const telegramAt = (time: string): Parameters<typeof telegramToPoints>[0] => ({
+    header: 'XYZ5',
+    version: '50',
+    time,
+    crc: 'ok',
+    objects: { '1-0:1.8.1': { value: 1.5, unit: 'kWh' } },
+  });
+
+  it('the meter time is the instant Date.parse gives, for any text of the parser\'s form, valid or not', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          year: fc.integer({ min: 1900, max: 2200 }),
+          month: fc.integer({ min: 0, max: 13 }),
+          day: fc.integer({ min: 0, max: 32 }),
+          hour: fc.integer({ min: 0, max: 25 }),
+          minute: fc.integer({ min: 0, max: 60 }),
+          second: fc.integer({ min: 0, max: 61 }),
+          sign: fc.constantFrom('+', '-'),
+          offsetHours: fc.integer({ min: 0, max: 24 }),
+          offsetMinutes: fc.integer({ min: 0, max: 60 }),
+        }),
+        (t) => {
+          const iso = `${pad(t.year, 4)}-${pad(t.month)}-${pad(t.day)}T${pad(t.hour)}:${pad(t.minute)}:${pad(t.second)}${t.sign}${pad(t.offsetHours)}:${pad(t.offsetMinutes)}`;
+          const parsed = Date.parse(iso);
+          // A time Date.parse refuses is no time: the receive time stands in, as for a meter without a clock.
+          expect(electricity(telegramToPoints(telegramAt(iso), RECEIVED)).time).toBe(Number.isFinite(parsed) ? parsed : Date.parse(RECEIVED));
+        },
+      ),
+      { numRuns: 20_000 },
+    );
+  });
+
+  it('leap days, summer and winter time, and the turn of a century', () => {
+    for (const iso of ['2024-02-29T23:59:59+01:00', '2000-02-29T00:00:00+01:00', '2100-03-01T00:00:00+01:00', '2025-03-30T03:00:00+02:00', '1970-01-01T00:59:59+01:00', '2023-02-29T12:00:00+01:00']) {
+      const parsed = Date.parse(iso);
+      expect(electricity(telegramToPoints(telegramAt(iso), RECEIVED)).time).toBe(Number.isFinite(parsed) ? parsed : Date.parse(RECEIVED));
+    }
   });
 });
