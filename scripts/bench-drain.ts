@@ -8,6 +8,7 @@
  *   node --import tsx scripts/bench-drain.ts [--telegrams N]
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +19,11 @@ import { Influxd } from '../test/support/influxd.js';
 import { Victoria } from '../test/support/victoria.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+/** Node's flags as the service runs it (ExecStart of deploy/p1logger.service): the drain is measured as it runs there. */
+const serviceNodeFlags = (/^ExecStart=\S*node((?: --\S+)*) /m.exec(readFileSync(join(repoRoot, 'deploy/p1logger.service'), 'utf8'))?.[1] ?? '')
+  .trim()
+  .split(' ')
+  .filter((flag) => flag !== '');
 
 interface DrainResult {
   telegrams: number;
@@ -99,12 +105,12 @@ async function main(count: number): Promise<void> {
       { label: 'InfluxDB 1.6 (influxdb-v1:, /write)', spec: `influxdb-v1:${influxd.url}?db=bench`, name: 'bench-influxd' },
       { label: 'VictoriaMetrics (influxdb:, v2 API client)', spec: `influxdb:${vm.url}?org=-&bucket=bench`, name: 'bench-vm' },
     ];
-    console.log('');
+    console.log(`\nnode flags of the service (deploy/p1logger.service): ${serviceNodeFlags.join(' ') || 'none'}`);
     console.log('| target | telegrams/s | points/s | requests | seconds | CPU seconds | RSS at start | peak RSS | peak RSS anonymous | peak RSS file-backed |');
     console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
     for (const target of targets) {
-      const r = JSON.parse(await run(process.execPath, [join(dir, 'child.mjs'), dist, dataDir, target.spec, target.name])) as DrainResult;
+      const r = JSON.parse(await run(process.execPath, [...serviceNodeFlags, join(dir, 'child.mjs'), dist, dataDir, target.spec, target.name])) as DrainResult;
       const perSecond = (n: number): string => Math.round(n / r.seconds).toLocaleString('en-US');
       console.log(
         `| ${target.label} | ${perSecond(r.telegrams)} | ${perSecond(r.points)} | ${r.requests} | ${r.seconds.toFixed(2)} | ${r.cpuSeconds.toFixed(2)} | ${mb(r.startRssBytes)} | ${mb(r.peakRssBytes)} | ${mb(r.peakAnonBytes)} | ${mb(r.peakFileBytes)} |`,

@@ -101,7 +101,7 @@ export interface UploaderOptions {
   name: string;
   sink: Sink;
   log: TelegramLog;
-  /** Records per send; capped at what the sink's API admits. Default 1000 (see DEFAULT_BATCH_RECORDS). */
+  /** Records per send; capped at what the sink's API admits. Default 500 (see DEFAULT_BATCH_RECORDS). */
   batchSize?: number;
   retry?: Partial<RetryPolicy>;
   /** While caught up, how often to look for new records when nobody calls notify(). Default 1000 ms. */
@@ -111,10 +111,10 @@ export interface UploaderOptions {
 }
 
 /**
- * Measured (scripts/bench-drain.ts): with two batches on the way, 1,000 telegrams a batch drain faster than 5,000
- * and keep the process smaller (a batch of parsed telegrams is what the heap holds).
+ * Measured (scripts/bench-drain.ts): with two batches on the way, 500-1,000 telegrams a batch drain faster than
+ * 5,000, and 500 keeps a draining service under 150 MB (a batch of parsed telegrams is what the heap holds).
  */
-export const DEFAULT_BATCH_RECORDS = 1000;
+export const DEFAULT_BATCH_RECORDS = 500;
 
 /** Transient failures are logged at warn on the first attempt and every this many after; the rest at debug. */
 const LOG_EVERY = 10;

@@ -73,7 +73,7 @@ const sinkSchema = z.strictObject({
     allowed: SECRET_ALLOWED,
     secret: true,
   })),
-  batchSize: z.int().min(1).max(100_000).default(1000).meta(meta({
+  batchSize: z.int().min(1).max(100_000).default(500).meta(meta({
     description: 'Telegrams per request (capped at the API limit of the sink).',
     allowed: 'an integer from 1 to 100000',
   })),

@@ -40,7 +40,7 @@ describe('p1logger config check FILE', () => {
       source: 'serial:/dev/p1?dsmr=auto',
       dataDir: '/srv/p1',
       http: { listen: '127.0.0.1:9999', enabled: true },
-      sinks: [{ name: 'influx', token: '***', batchSize: 1000, maxRetryDelaySeconds: 300 }],
+      sinks: [{ name: 'influx', token: '***', batchSize: 500, maxRetryDelaySeconds: 300 }],
     });
   });
 

@@ -87,7 +87,7 @@ describe('layers: file < environment < flags', () => {
       env: { P1LOGGER_SOURCE: 'file:/tmp/capture.txt', P1LOGGER_DATA_DIR: '/c' },
     });
     expect(fromFlags.config).toMatchObject({ source: 'serial:/dev/p1', dataDir: '/b', http: { listen: '[::1]:9002' }, log: { level: 'debug' } });
-    expect(fromFlags.config.sinks).toEqual([{ name: 'cosm', url: 'cosm:http://127.0.0.1:1/v2/feeds/7', batchSize: 1000, maxRetryDelaySeconds: 300 }]);
+    expect(fromFlags.config.sinks).toEqual([{ name: 'cosm', url: 'cosm:http://127.0.0.1:1/v2/feeds/7', batchSize: 500, maxRetryDelaySeconds: 300 }]);
   });
 
   // One valid sample per key: the test fails when a key is added without a sample, so every key's variable is tried.
