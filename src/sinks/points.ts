@@ -1,6 +1,7 @@
 import type { QueueRecord } from '../queue/types.js';
 import { normaliseReference } from '../telegram/obis.js';
 import { parseTelegram } from '../telegram/parse.js';
+import { isoToEpochMs } from '../telegram/time.js';
 import type { CosemObject, ParseOptions, Telegram } from '../telegram/types.js';
 
 /**
@@ -144,58 +145,9 @@ function identifier(object: CosemObject | undefined): string | undefined {
   return clean === undefined || clean === '' ? undefined : clean;
 }
 
-/** Days before each month in a non-leap year. */
-const DAYS_BEFORE_MONTH = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
-const MONTH_DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-function digits(text: string, at: number, count: number): number {
-  let n = 0;
-  for (let i = at; i < at + count; i++) {
-    const c = text.charCodeAt(i) - 0x30;
-    if (c < 0 || c > 9) return -1;
-    n = n * 10 + c;
-  }
-  return n;
-}
-
-function isLeap(year: number): boolean {
-  return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-}
-
-/**
- * The parser's fixed form `YYYY-MM-DDThh:mm:ss+hh:mm` -> epoch ms by arithmetic (Date.parse is a measurable part
- * of a backlog drain); undefined for anything else or anything out of range, which Date.parse then decides.
- */
-function isoOffsetMs(iso: string): number | undefined {
-  if (iso.length !== 25) return undefined;
-  const sign = iso.charCodeAt(19);
-  if (iso.charCodeAt(4) !== 0x2d || iso.charCodeAt(7) !== 0x2d || iso.charCodeAt(10) !== 0x54) return undefined;
-  if (iso.charCodeAt(13) !== 0x3a || iso.charCodeAt(16) !== 0x3a || iso.charCodeAt(22) !== 0x3a) return undefined;
-  if (sign !== 0x2b && sign !== 0x2d) return undefined;
-  const year = digits(iso, 0, 4);
-  const month = digits(iso, 5, 2);
-  const day = digits(iso, 8, 2);
-  const hour = digits(iso, 11, 2);
-  const minute = digits(iso, 14, 2);
-  const second = digits(iso, 17, 2);
-  const offsetHours = digits(iso, 20, 2);
-  const offsetMinutes = digits(iso, 23, 2);
-  if (year < 1970 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59) return undefined;
-  if (second < 0 || second > 59 || offsetHours < 0 || offsetHours > 23 || offsetMinutes < 0 || offsetMinutes > 59) return undefined;
-  const leap = isLeap(year);
-  if (day > (month === 2 && !leap ? 28 : MONTH_DAYS[month - 1]!)) return undefined;
-  // Days from 1970-01-01 to the start of the year: 365 a year plus the leap days in between.
-  const y = year - 1;
-  const days =
-    365 * (year - 1970) + (Math.floor(y / 4) - 492) - (Math.floor(y / 100) - 19) + (Math.floor(y / 400) - 4) +
-    DAYS_BEFORE_MONTH[month - 1]! + (month > 2 && leap ? 1 : 0) + day - 1;
-  const offset = (offsetHours * 60 + offsetMinutes) * (sign === 0x2b ? 1 : -1);
-  return ((days * 24 + hour) * 60 + minute - offset) * 60_000 + second * 1000;
-}
-
 function timeOf(iso: string | null | undefined): number | undefined {
   if (iso === null || iso === undefined) return undefined;
-  const ms = isoOffsetMs(iso) ?? Date.parse(iso);
+  const ms = isoToEpochMs(iso) ?? Date.parse(iso);
   return Number.isFinite(ms) ? ms : undefined;
 }
 

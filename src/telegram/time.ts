@@ -39,7 +39,9 @@ function readLocal(text: string): LocalTime | null {
   const second = digitsAt(text, 10, 2);
   if (yy < 0 || month < 1 || month > 12 || day < 1 || day > DAYS_IN_MONTH[month - 1]!) return null;
   if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 60) return null;
-  return { year: fullYear(yy), month, day, hour, minute, second };
+  const year = fullYear(yy);
+  if (month === 2 && day === 29 && !isLeap(year)) return null;
+  return { year, month, day, hour, minute, second };
 }
 
 const pad2 = (n: number): string => (n < 10 ? `0${n}` : String(n));
@@ -111,4 +113,42 @@ function zoneOffsetForLocal(local: LocalTime, timeZone: string): number {
   }
   // A local time skipped when clocks go forward: the meter's clock means the instant after the jump.
   return candidates[candidates.length - 1]!;
+}
+
+/** Days before each month in a non-leap year. */
+const DAYS_BEFORE_MONTH = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+
+function isLeap(year: number): boolean {
+  return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+}
+
+/**
+ * The form parseDsmrTime writes, `YYYY-MM-DDThh:mm:ss+hh:mm`, -> epoch ms by arithmetic (Date.parse is a
+ * measurable part of a backlog drain); undefined for anything else or out of range, for Date.parse to decide.
+ */
+export function isoToEpochMs(iso: string): number | undefined {
+  if (iso.length !== 25) return undefined;
+  const sign = iso.charCodeAt(19);
+  if (iso.charCodeAt(4) !== 0x2d || iso.charCodeAt(7) !== 0x2d || iso.charCodeAt(10) !== 0x54) return undefined;
+  if (iso.charCodeAt(13) !== 0x3a || iso.charCodeAt(16) !== 0x3a || iso.charCodeAt(22) !== 0x3a) return undefined;
+  if (sign !== 0x2b && sign !== 0x2d) return undefined;
+  const year = digitsAt(iso, 0, 4);
+  const month = digitsAt(iso, 5, 2);
+  const day = digitsAt(iso, 8, 2);
+  const hour = digitsAt(iso, 11, 2);
+  const minute = digitsAt(iso, 14, 2);
+  const second = digitsAt(iso, 17, 2);
+  const offsetHours = digitsAt(iso, 20, 2);
+  const offsetMinutes = digitsAt(iso, 23, 2);
+  if (year < 1970 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59) return undefined;
+  if (second < 0 || second > 59 || offsetHours < 0 || offsetHours > 23 || offsetMinutes < 0 || offsetMinutes > 59) return undefined;
+  const leap = isLeap(year);
+  if (day > (month === 2 && !leap ? 28 : DAYS_IN_MONTH[month - 1]!)) return undefined;
+  // Days from 1970-01-01 to the start of the year: 365 a year plus the leap days in between.
+  const y = year - 1;
+  const days =
+    365 * (year - 1970) + (Math.floor(y / 4) - 492) - (Math.floor(y / 100) - 19) + (Math.floor(y / 400) - 4) +
+    DAYS_BEFORE_MONTH[month - 1]! + (month > 2 && leap ? 1 : 0) + day - 1;
+  const offset = (offsetHours * 60 + offsetMinutes) * (sign === 0x2b ? 1 : -1);
+  return ((days * 24 + hour) * 60 + minute - offset) * 60_000 + second * 1000;
 }

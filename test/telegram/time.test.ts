@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDsmrTime } from '../../src/telegram/time.js';
+import { isoToEpochMs, parseDsmrTime } from '../../src/telegram/time.js';
 
 describe('DSMR timestamps', () => {
   it.each([
@@ -25,10 +25,25 @@ describe('DSMR timestamps', () => {
     expect(parseDsmrTime(text, zone)).toBe(iso);
   });
 
-  it.each(['632525252525W', '231302000000W', '230230120000S', '2301011200X0S', '23010112000', '230101120000X'])(
+  it.each(['632525252525W', '231302000000W', '230230120000S', '230229120000W', '2301011200X0S', '23010112000', '230101120000X'])(
     'rejects %s (not a date) as null',
     (text) => {
       expect(parseDsmrTime(text)).toBeNull();
     },
   );
+});
+
+describe('isoToEpochMs', () => {
+  it('agrees with Date.parse on the times parseDsmrTime writes, leap days and offsets included', () => {
+    for (const text of ['240229120000W', '000229000000W', '161113205757W', '200512135409S', '991231235959W', '700101010000W']) {
+      const iso = parseDsmrTime(text)!;
+      expect(isoToEpochMs(iso), iso).toBe(Date.parse(iso));
+    }
+  });
+
+  it('leaves anything else to Date.parse (undefined)', () => {
+    for (const iso of ['2023-02-29T12:00:00+01:00', '2023-01-01T12:00:00Z', '2023-13-01T12:00:00+01:00', 'not a time']) {
+      expect(isoToEpochMs(iso), iso).toBeUndefined();
+    }
+  });
 });
