@@ -26,9 +26,9 @@ export const COSM_MAX_DATAPOINTS = 500;
 export class CosmSink implements Sink {
   readonly kind = 'cosm';
   readonly description: string;
-  /** One telegram gives at most one datapoint per datastream. */
   /** One at a time: the feed's current values must not go back to an older batch's. */
   readonly maxInFlight = 1;
+  /** One telegram gives at most one datapoint per datastream, so records and datapoints share the API's limit. */
   readonly maxBatchRecords = COSM_MAX_DATAPOINTS;
   private readonly feedUrl: string;
   private readonly headers: Record<string, string>;
