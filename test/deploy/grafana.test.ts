@@ -1,13 +1,11 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ELECTRICITY_FIELDS, telegramToPoints } from '../../src/sinks/points.js';
 import { toLines } from '../../src/sinks/line-protocol.js';
 import { parseTelegram } from '../../src/telegram/parse.js';
-import { ChildServer } from '../support/child-server.js';
+import { Influxd } from '../support/influxd.js';
 import { repoRoot } from '../support/cli.js';
-import { freePort } from '../support/free-port.js';
 import { DAY_START, series, telegramFor } from '../http/series.js';
 
 interface Target {
@@ -70,36 +68,12 @@ describe('deploy/grafana/p1logger-dashboard.json', () => {
 });
 
 describe('the dashboard queries against a real InfluxDB 1.6 holding p1logger points', () => {
-  let dir: string;
-  let influx: ChildServer;
+  let influx: Influxd | undefined;
   let url: string;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'p1grafana-'));
-    const [rpc, http] = [await freePort(), await freePort()];
-    url = `http://127.0.0.1:${http}`;
-    const config = join(dir, 'influxdb.conf');
-    await writeFile(
-      config,
-      [
-        'reporting-disabled = true',
-        `bind-address = "127.0.0.1:${rpc}"`,
-        '[meta]',
-        `  dir = "${dir}/meta"`,
-        '[data]',
-        `  dir = "${dir}/data"`,
-        `  wal-dir = "${dir}/wal"`,
-        '  query-log-enabled = false',
-        '[monitor]',
-        '  store-enabled = false',
-        '[http]',
-        `  bind-address = "127.0.0.1:${http}"`,
-        '  log-enabled = false',
-        '',
-      ].join('\n'),
-    );
-    influx = new ChildServer('influxd', ['-config', config], async () => (await fetch(`${url}/ping`)).status === 204, 'influxd');
-    await influx.start();
+    influx = await Influxd.start();
+    url = influx.url;
     await query('CREATE DATABASE p1', 'POST');
     // The same telegrams the status page tests use, mapped by the sinks' own points code.
     const lines = toLines(series().flatMap((v) => telegramToPoints(parseTelegram(telegramFor(v)), new Date(v.t).toISOString())), 'ms');
@@ -108,8 +82,7 @@ describe('the dashboard queries against a real InfluxDB 1.6 holding p1logger poi
   }, 60_000);
 
   afterAll(async () => {
-    await influx?.kill();
-    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+    await influx?.close();
   });
 
   async function query(q: string, method: 'GET' | 'POST' = 'GET'): Promise<{ results: Array<{ error?: string; series?: Array<{ name: string; columns: string[]; values: Array<Array<number | string | null>> }> }> }> {
