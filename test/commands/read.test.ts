@@ -1,4 +1,3 @@
-import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { telegramToJson } from '../../src/telegram/ndjson.js';
 import { parseTelegram } from '../../src/telegram/parse.js';
-import { runCli, spawnCli } from '../support/cli.js';
+import { runCli, watchCli, type WatchedCli } from '../support/cli.js';
 import { SocatPair } from '../support/socat.js';
 import { until } from '../sources/log-capture.js';
 
@@ -26,18 +25,8 @@ async function tempDir(): Promise<string> {
 }
 
 /** A running `p1logger read` whose output the test watches. */
-function startRead(args: string[]): { child: ChildProcess; stdout: () => string; stderr: () => string; exit: Promise<number | null> } {
-  const child = spawnCli(['read', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString('latin1')));
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  cleanups.push(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await exit;
-  });
-  return { child, stdout: () => out, stderr: () => err, exit };
+function startRead(args: string[]): WatchedCli {
+  return watchCli(['read', ...args], cleanups);
 }
 
 const logLines = (stderr: string): { level: number; msg: string; code?: string; [k: string]: unknown }[] =>

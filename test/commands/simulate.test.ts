@@ -6,7 +6,7 @@ import { parseListen, withEvenParity } from '../../src/commands/simulate.js';
 import { TelegramFramer } from '../../src/telegram/frame.js';
 import { parseTelegram } from '../../src/telegram/parse.js';
 import { VirtualMeter } from '../../src/sources/virtual-meter.js';
-import { runCli, spawnCli } from '../support/cli.js';
+import { runCli, watchCli, type WatchedCli } from '../support/cli.js';
 import { SocatPair } from '../support/socat.js';
 import { until } from '../sources/log-capture.js';
 
@@ -20,18 +20,8 @@ function frame(bytes: Buffer): ReturnType<TelegramFramer['push']> {
   return [...framer.push(bytes), ...framer.end()];
 }
 
-function spawnTracked(args: string[]): { stdout: () => string; stderr: () => string; exit: Promise<number | null>; kill: (s: NodeJS.Signals) => void } {
-  const child = spawnCli(args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString('latin1')));
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  cleanups.push(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await exit;
-  });
-  return { stdout: () => out, stderr: () => err, exit, kill: (s) => child.kill(s) };
+function spawnTracked(args: string[]): WatchedCli {
+  return watchCli(args, cleanups);
 }
 
 describe('p1logger simulate', () => {
@@ -74,7 +64,7 @@ describe('p1logger simulate', () => {
     const lines = read.stdout.trim().split('\n').map((l) => JSON.parse(l) as { crc: string; header: string });
     expect(lines.length).toBe(3);
     expect(lines.every((l) => l.crc === 'ok' && l.header === 'SIM5P1LOGGER-DSMR5')).toBe(true);
-    sim.kill('SIGTERM');
+    sim.child.kill('SIGTERM');
     expect(await sim.exit).toBe(0);
   });
 
@@ -91,7 +81,7 @@ describe('p1logger simulate', () => {
       ['SIM5P1LOGGER-DSMR22', 'none'],
       ['SIM5P1LOGGER-DSMR22', 'none'],
     ]);
-    sim.kill('SIGINT');
+    sim.child.kill('SIGINT');
     expect(await sim.exit).toBe(0);
   });
 

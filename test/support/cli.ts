@@ -43,3 +43,26 @@ export function runCli(args: string[], options: { input?: string | Buffer; env?:
     else child.stdin?.end();
   });
 }
+
+/** A `p1logger ARGS` child whose output a test watches; killed (if still running) by the cleanup it registers. */
+export interface WatchedCli {
+  child: ChildProcess;
+  /** stdout as latin1: telegrams are bytes, not UTF-8. */
+  stdout: () => string;
+  stderr: () => string;
+  exit: Promise<number | null>;
+}
+
+export function watchCli(args: string[], cleanups: Array<() => Promise<void>>): WatchedCli {
+  const child = spawnCli(args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString('latin1')));
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  cleanups.push(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exit;
+  });
+  return { child, stdout: () => out, stderr: () => err, exit };
+}
