@@ -35,6 +35,11 @@ export function recordsAfter(after: number): KeyRange {
   return { gt: recordKey(after), lt: RECORD_RANGE.lt };
 }
 
+/** Records with after < seq <= last: readers see only appends whose write has completed. */
+export function recordsBetween(after: number, last: number): { gt: string; lte: string } {
+  return { gt: recordKey(after), lte: recordKey(last) };
+}
+
 export function seqOfRecordKey(key: string): number {
   return Number(key.slice('rec/'.length));
 }

@@ -199,8 +199,10 @@ export class Queue implements TelegramLog {
   async readAfter(after: number, limit: number): Promise<QueueRecord[]> {
     const db = await this.ready();
     const out: QueueRecord[] = [];
-    if (limit <= 0) return out;
-    for await (const value of db.values({ ...keys.recordsAfter(Math.max(after, this.floor)), limit, ...READ_BATCH })) out.push(asRecord(value));
+    // LevelDB shows a batch before its fsync has returned; lastSeq moves only after it did.
+    if (limit <= 0 || this.lastSeq === null) return out;
+    const range = keys.recordsBetween(Math.max(after, this.floor), this.lastSeq);
+    for await (const value of db.values({ ...range, limit, ...READ_BATCH })) out.push(asRecord(value));
     return out;
   }
 
@@ -210,9 +212,9 @@ export class Queue implements TelegramLog {
     const from = range.from?.toISOString();
     const to = range.to?.toISOString();
     const out: QueueRecord[] = [];
-    if (range.limit <= 0) return out;
+    if (range.limit <= 0 || this.lastSeq === null) return out;
     // ISO strings of toISOString() (UTC, fixed width) sort like the times they name.
-    for await (const value of db.values(keys.recordsAfter(Math.max(range.afterSeq ?? 0, this.floor)))) {
+    for await (const value of db.values(keys.recordsBetween(Math.max(range.afterSeq ?? 0, this.floor), this.lastSeq))) {
       const record = asRecord(value);
       if ((from !== undefined && record.receivedAt < from) || (to !== undefined && record.receivedAt >= to)) continue;
       out.push(record);

@@ -56,6 +56,31 @@ describe('append and read', () => {
     expect(Buffer.from(records[0]!.raw, 'latin1')).toEqual(Buffer.from(raw, 'latin1'));
   });
 
+  it('never hands a reader a record whose append has not completed, so an ack of it is always valid', async () => {
+    const queue = await openQueue();
+    for (let i = 0; i < 1000; i++) {
+      let stored = false;
+      const appended = queue.append(makeTelegram(i)).then((record) => {
+        stored = true;
+        return record;
+      });
+      // Several readers polling at once widen the window in which LevelDB shows a batch its caller has not yet seen.
+      const poll = async (): Promise<void> => {
+        for (;;) {
+          const [seen] = await queue.readAfter(i, 1);
+          if (seen !== undefined) {
+            expect(stored).toBe(true);
+            await queue.ack('sink', seen.seq);
+            return;
+          }
+          await new Promise((r) => setImmediate(r));
+        }
+      };
+      await Promise.all([poll(), poll(), poll(), poll()]);
+      expect((await appended).seq).toBe(i + 1);
+    }
+  });
+
   it('reads after a seq in batches of the asked size, in order', async () => {
     const queue = await openQueue();
     await appendMany(queue, 0, 25);
