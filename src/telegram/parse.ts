@@ -1,3 +1,4 @@
+import { LineMemo } from './line-memo.js';
 import { resolveReferenceAt, type ObjectKind, type ResolvedReference } from './obis.js';
 import { parseDsmrTime } from './time.js';
 import type {
@@ -14,6 +15,8 @@ import type {
 /** References by line number, as the last telegram had them (see the layout guess in parseTelegram). */
 const layout: Array<ResolvedReference | undefined> = [];
 const MAX_LAYOUT_LINES = 256;
+
+const memo = new LineMemo(MAX_LAYOUT_LINES);
 
 /** Thrown inside line parsing; becomes a LineError, never escapes parseTelegram. */
 class LineSyntaxError extends Error {}
@@ -34,6 +37,7 @@ export function parseTelegram(raw: string, options: ParseOptions & { crc?: CrcSt
   /** DSMR 2.2/3 gas waits for its value on the next line. */
   let awaitingValue: CosemObject | null = null;
   let lineNumber = 1;
+  memo.begin(raw, timeZone);
 
   // Walks the text by index: no array of lines, a slice only for what is kept.
   for (let pos = lineEnd + 1; pos < raw.length; pos = lineEnd + 1) {
@@ -41,14 +45,25 @@ export function parseTelegram(raw: string, options: ParseOptions & { crc?: CrcSt
     lineEnd = raw.indexOf('\n', pos);
     if (lineEnd === -1) lineEnd = raw.length;
     const end = trimmedEnd(raw, pos, lineEnd);
-    if (end === pos) continue;
+    if (end === pos) {
+      memo.remember(lineNumber, pos, end, '', undefined);
+      continue;
+    }
     const first = raw.charCodeAt(pos);
-    if (first === 0x21 /* ! */) break;
+    if (first === 0x21 /* ! */) {
+      memo.remember(lineNumber, pos, end, '', undefined);
+      break;
+    }
     try {
       if (first === 0x28 /* ( */ && awaitingValue !== null) {
+        memo.remember(lineNumber, pos, end, '', undefined);
         const groups = splitGroups(raw, pos, end);
         awaitingValue.value = toNumber(groups[0] ?? '');
         awaitingValue = null;
+        continue;
+      }
+      if (awaitingValue === null && memo.reuse(pos, end, lineNumber)) {
+        objects[memo.key] = memo.object!;
         continue;
       }
       const open = raw.indexOf('(', pos);
@@ -68,12 +83,20 @@ export function parseTelegram(raw: string, options: ParseOptions & { crc?: CrcSt
           : shapeObject(definition.kind, splitGroups(raw, open, end), timeZone));
       objects[reference] = object;
       awaitingValue = definition?.kind === 'legacy-gas' && object.value === null ? object : null;
+      // A DSMR 2.2/3 gas object is completed by the line after it: never shared.
+      memo.remember(lineNumber, pos, end, reference, definition?.kind === 'legacy-gas' ? undefined : object);
     } catch (error) {
-      if (!(error instanceof LineSyntaxError)) throw error;
+      memo.remember(lineNumber, pos, end, '', undefined);
+      if (!(error instanceof LineSyntaxError)) {
+        memo.clear();
+        throw error;
+      }
       errors.push({ line: lineNumber, text: raw.slice(pos, end), reason: error.message });
       awaitingValue = null;
     }
   }
+
+  memo.finish(lineNumber);
 
   const telegram: Telegram = {
     header,
