@@ -202,7 +202,7 @@ export class Queue implements TelegramLog {
     // LevelDB shows a batch before its fsync has returned; lastSeq moves only after it did.
     if (limit <= 0 || this.lastSeq === null) return out;
     const range = keys.recordsBetween(Math.max(after, this.floor), this.lastSeq);
-    for await (const value of db.values({ ...range, limit, ...READ_BATCH })) out.push(asRecord(value));
+    for (const value of await db.values({ ...range, limit, ...READ_BATCH }).all()) out.push(asRecord(value));
     return out;
   }
 

@@ -1,7 +1,6 @@
 import type { QueueRecord } from '../queue/types.js';
 import type { ParseOptions } from '../telegram/types.js';
-import { parseTelegram } from '../telegram/parse.js';
-import { ELECTRICITY_FIELD_NAMES, INTEGER_FIELDS, mapTelegram, newMappedTelegram, type MappedTelegram, type Point } from './points.js';
+import { ELECTRICITY_FIELD_NAMES, INTEGER_FIELDS, mapRaw, newMappedTelegram, type MappedTelegram, type Point } from './points.js';
 
 export type Precision = 's' | 'ms' | 'ns';
 
@@ -161,7 +160,7 @@ const mapped = newMappedTelegram();
 export function recordsToLines(records: readonly QueueRecord[], parse: ParseOptions = {}, precision: Precision = 's'): string[] {
   const unique = new UniqueLines(precision);
   for (const record of records) {
-    mapTelegram(parseTelegram(record.raw, parse), record.receivedAt, mapped);
+    mapRaw(record.raw, record.receivedAt, parse, mapped);
     if (mapped.time !== undefined) unique.add(electricityLine(mapped, mapped.time, precision), mapped.time);
     for (const point of mapped.mbus) {
       const line = toLine(point, precision);

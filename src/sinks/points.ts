@@ -1,6 +1,6 @@
 import type { QueueRecord } from '../queue/types.js';
 import { normaliseReference } from '../telegram/obis.js';
-import { parseTelegram } from '../telegram/parse.js';
+import { walkTelegram } from '../telegram/parse.js';
 import { isoToEpochMs } from '../telegram/time.js';
 import type { CosemObject, ParseOptions, Telegram } from '../telegram/types.js';
 
@@ -92,17 +92,38 @@ const EARLIEST_READING_MS = Date.UTC(2000, 0, 1);
 /** Electricity field names by id: a field's id is its position in ELECTRICITY_FIELDS. */
 export const ELECTRICITY_FIELD_NAMES: readonly string[] = [...new Set([...ELECTRICITY_FIELDS.values()].map((f) => f.field))];
 
-/** How each reference as sent maps, memoised: meters repeat the same few dozen references every telegram. */
-type Mapping =
+/**
+ * How each reference as sent maps, memoised: meters repeat the same few dozen references every telegram. `seen`
+ * and `at` belong to the telegram being collected (ObjectList), so that a reference sent twice is found at once.
+ */
+type MappingKind =
   | { kind: 'electricity'; id: number; scale: Scale }
   | { kind: 'mbus'; channel: string; what: 'type' | 'id' | 'reading'; rank: number }
+  | { kind: 'time' }
+  | { kind: 'meter'; rank: number }
   | { kind: 'other' };
+type Mapping = MappingKind & { seen: number; at: number };
 const mappings = new Map<string, Mapping>();
 const MAX_MAPPINGS = 1024;
 
+/** The meter's id as parseTelegram keys it: each reference of METER_ID_REFERENCES, then the same with `*255`. */
+const METER_KEYS = METER_ID_REFERENCES.flatMap((reference) => [reference, `${reference}*255`]);
+/** The meter's time, under exactly this key (as parseTelegram's `time`). */
+const TIME_KEY = '0-0:1.0.0';
+
 function mappingOf(reference: string): Mapping {
-  let mapping = mappings.get(reference);
-  if (mapping !== undefined) return mapping;
+  const known = mappings.get(reference);
+  if (known !== undefined) return known;
+  const mapping = { ...kindOf(reference), seen: 0, at: 0 };
+  if (mappings.size < MAX_MAPPINGS) mappings.set(reference, mapping);
+  return mapping;
+}
+
+function kindOf(reference: string): MappingKind {
+  if (reference === TIME_KEY) return { kind: 'time' };
+  const meterRank = METER_KEYS.indexOf(reference);
+  if (meterRank !== -1) return { kind: 'meter', rank: meterRank };
+  let mapping: MappingKind;
   const normalised = normaliseReference(reference);
   const electricity = ELECTRICITY_FIELDS.get(normalised);
   if (electricity !== undefined) {
@@ -118,7 +139,6 @@ function mappingOf(reference: string): Mapping {
   } else {
     mapping = { kind: 'other' };
   }
-  if (mappings.size < MAX_MAPPINGS) mappings.set(reference, mapping);
   return mapping;
 }
 
@@ -162,7 +182,7 @@ interface Channel {
  * A telegram's points in a reusable form: the electricity point's fields as parallel arrays (ids into
  * ELECTRICITY_FIELD_NAMES, values) in the order the telegram sends them. The line protocol writer reads these
  * directly; a dictionary of some 35 keys per telegram, walked again right after, was a tenth of a backlog drain.
- * Overwritten by the next mapTelegram call that is given the same object.
+ * Overwritten by the next mapTelegram or mapRaw call that is given the same object.
  */
 export interface MappedTelegram {
   /** Electricity fields; 0 when the telegram has none (then no electricity point). */
@@ -182,10 +202,56 @@ export function newMappedTelegram(): MappedTelegram {
   return { fieldCount: 0, fieldIds: new Int32Array(size), fieldValues: new Float64Array(size), time: undefined, meter: undefined, mbus: [] };
 }
 
+/**
+ * The objects of the telegram being mapped, in order, those that map to something only; a reference sent twice
+ * is kept once, in its first place with its last object, as parseTelegram's record keeps it.
+ */
+class ObjectList {
+  readonly mappings: Mapping[] = [];
+  readonly objects: CosemObject[] = [];
+  count = 0;
+  private readonly references: string[] = [];
+  private stamp = 0;
+
+  /** A walkTelegram visitor (an arrow function, so it can be handed over as it is). */
+  readonly add = (reference: string, object: CosemObject): void => {
+    const mapping = mappingOf(reference);
+    if (mapping.kind === 'other') return;
+    if (mapping.seen === this.stamp) {
+      this.objects[mapping.at] = object;
+      return;
+    }
+    // A mapping the memo had no room for is new on every call: look for its reference the slow way.
+    if (mappings.get(reference) !== mapping) {
+      for (let i = 0; i < this.count; i++) {
+        if (this.mappings[i]!.kind === mapping.kind && this.references[i] === reference) {
+          this.objects[i] = object;
+          return;
+        }
+      }
+    }
+    mapping.seen = this.stamp;
+    mapping.at = this.count;
+    this.mappings[this.count] = mapping;
+    this.references[this.count] = reference;
+    this.objects[this.count] = object;
+    this.count++;
+  };
+
+  reset(): void {
+    this.stamp++;
+    this.count = 0;
+  }
+}
+
+const list = new ObjectList();
+
 /** Where each field id sits in the telegram being mapped: a field sent twice keeps its place, the last value wins. */
 const slotOf = new Int32Array(ELECTRICITY_FIELD_NAMES.length);
 const slotStamp = new Float64Array(ELECTRICITY_FIELD_NAMES.length);
 let stamp = 0;
+/** The meter id objects of the telegram being mapped, by rank in METER_KEYS. */
+const meterObjects: Array<CosemObject | undefined> = METER_KEYS.map(() => undefined);
 
 /**
  * A parsed telegram -> its points (see telegramToPoints), written into `out`: one electricity point at the meter's
@@ -193,12 +259,35 @@ let stamp = 0;
  * device at that device's own reading time.
  */
 export function mapTelegram(telegram: Telegram, receivedAt: string, out: MappedTelegram): MappedTelegram {
+  list.reset();
+  for (const reference in telegram.objects) list.add(reference, telegram.objects[reference]!);
+  return mapObjects(telegram.time, receivedAt, out);
+}
+
+/**
+ * A stored telegram's text -> its points, as mapTelegram(parseTelegram(raw)) gives them, without building the
+ * parsed telegram: what a backlog drain does for every record.
+ */
+export function mapRaw(raw: string, receivedAt: string, options: ParseOptions, out: MappedTelegram): MappedTelegram {
+  list.reset();
+  walkTelegram(raw, options, list.add);
+  let time: string | null = null;
+  for (let i = 0; i < list.count; i++) {
+    const value = list.objects[i]!.value;
+    if (list.mappings[i]!.kind === 'time') time = typeof value === 'string' ? value : null;
+  }
+  return mapObjects(time, receivedAt, out);
+}
+
+/** The collected objects -> points. */
+function mapObjects(telegramTime: string | null, receivedAt: string, out: MappedTelegram): MappedTelegram {
   stamp++;
   let fieldCount = 0;
   let channels: Map<string, Channel> | undefined;
-  for (const reference in telegram.objects) {
-    const object = telegram.objects[reference]!;
-    const mapping = mappingOf(reference);
+  meterObjects.fill(undefined);
+  for (let i = 0; i < list.count; i++) {
+    const object = list.objects[i]!;
+    const mapping = list.mappings[i]!;
     if (mapping.kind === 'electricity') {
       const value = scaled(object, mapping.scale);
       if (value === undefined) continue;
@@ -228,12 +317,14 @@ export function mapTelegram(telegram: Telegram, receivedAt: string, out: MappedT
         channel.reading = object;
         channel.rank = mapping.rank;
       }
+    } else if (mapping.kind === 'meter') {
+      meterObjects[mapping.rank] = object;
     }
   }
 
   out.fieldCount = fieldCount;
-  out.time = fieldCount > 0 ? (timeOf(telegram.time) ?? timeOf(receivedAt)) : undefined;
-  out.meter = out.time === undefined ? undefined : meterId(telegram);
+  out.time = fieldCount > 0 ? (timeOf(telegramTime) ?? timeOf(receivedAt)) : undefined;
+  out.meter = out.time === undefined ? undefined : meterId();
   out.mbus = [];
   if (channels === undefined) return out;
   for (const [number, channel] of [...channels].sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -248,6 +339,15 @@ export function mapTelegram(telegram: Telegram, receivedAt: string, out: MappedT
   return out;
 }
 
+/** The first of METER_ID_REFERENCES with an identifier (each as sent, or else with `*255`). */
+function meterId(): string | undefined {
+  for (let rank = 0; rank < METER_KEYS.length; rank += 2) {
+    const id = identifier(meterObjects[rank] ?? meterObjects[rank + 1]);
+    if (id !== undefined) return id;
+  }
+  return undefined;
+}
+
 const scratch = newMappedTelegram();
 
 /**
@@ -256,7 +356,10 @@ const scratch = newMappedTelegram();
  * time. Pure and deterministic: the same telegram gives the same points, so a re-send overwrites.
  */
 export function telegramToPoints(telegram: Telegram, receivedAt: string): Point[] {
-  const mapped = mapTelegram(telegram, receivedAt, scratch);
+  return pointsOf(mapTelegram(telegram, receivedAt, scratch));
+}
+
+function pointsOf(mapped: MappedTelegram): Point[] {
   const points: Point[] = [];
   if (mapped.time !== undefined) {
     const fields: Record<string, number> = {};
@@ -267,15 +370,7 @@ export function telegramToPoints(telegram: Telegram, receivedAt: string): Point[
   return points;
 }
 
-function meterId(telegram: Telegram): string | undefined {
-  for (const reference of METER_ID_REFERENCES) {
-    const id = identifier(telegram.objects[reference] ?? telegram.objects[`${reference}*255`]);
-    if (id !== undefined) return id;
-  }
-  return undefined;
-}
-
 /** A stored record -> its points (the raw text is the record of truth: parsed again here, so parser fixes apply). */
 export function recordToPoints(record: QueueRecord, options: ParseOptions = {}): Point[] {
-  return telegramToPoints(parseTelegram(record.raw, options), record.receivedAt);
+  return pointsOf(mapRaw(record.raw, record.receivedAt, options, scratch));
 }

@@ -172,3 +172,33 @@ describe('point times', () => {
     }
   });
 });
+
+describe('recordToPoints (from the text, without the parsed record) and telegramToPoints agree', () => {
+  const texts = telegramFiles().map(fixture);
+  // Lines sent twice, dropped, swapped or broken: the text path keeps a repeated reference as the record does.
+  const edit = fc.record({ line: fc.nat(60), how: fc.constantFrom('repeat', 'drop', 'swap', 'break', 'digit' as const) });
+
+  function edited(text: string, edits: Array<{ line: number; how: 'repeat' | 'drop' | 'swap' | 'break' | 'digit' }>): string {
+    const lines = text.split('\n');
+    for (const { line, how } of edits) {
+      const at = 1 + (line % Math.max(1, lines.length - 2));
+      const other = 1 + ((line * 7) % Math.max(1, lines.length - 2));
+      if (how === 'repeat') lines.splice(other, 0, lines[at] ?? '');
+      else if (how === 'drop') lines.splice(at, 1);
+      else if (how === 'swap') [lines[at], lines[other]] = [lines[other] ?? '', lines[at] ?? ''];
+      else if (how === 'break') lines[at] = `${(lines[at] ?? '').slice(0, 9)}(x\r`;
+      else lines[at] = (lines[at] ?? '').replace(/\d(?=[^\d]*$)/, (d) => String((Number(d) + 3) % 10));
+    }
+    return lines.join('\n');
+  }
+
+  it('on every fixture, edited the ways real streams go wrong', () => {
+    fc.assert(
+      fc.property(fc.nat(texts.length - 1), fc.array(edit, { maxLength: 4 }), (index, edits) => {
+        const raw = edited(texts[index]!, edits);
+        expect(recordToPoints({ seq: 1, receivedAt: RECEIVED, raw })).toEqual(telegramToPoints(parseTelegram(raw), RECEIVED));
+      }),
+      { numRuns: 400 },
+    );
+  });
+});
