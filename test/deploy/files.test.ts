@@ -79,7 +79,7 @@ describe('deploy/p1logger.service', () => {
     expect(one('PrivateTmp')).toBe('yes');
     expect(one('ProtectHome')).toBe('yes');
     expect(one('StandardOutput')).toBe('journal');
-    expect(one('ExecStart')).toBe('/usr/bin/node --max-semi-space-size=2 --max-old-space-size=256 /opt/p1logger/bin/p1logger.js run --config /etc/p1logger/config.yaml');
+    expect(one('ExecStart')).toBe('/usr/bin/node --max-semi-space-size=8 --max-old-space-size=256 /opt/p1logger/bin/p1logger.js run --config /etc/p1logger/config.yaml');
     // PrivateDevices would hide /dev/ttyUSB0; MemoryDenyWriteExecute breaks V8's JIT.
     expect(d.has('PrivateDevices')).toBe(false);
     expect(d.has('MemoryDenyWriteExecute')).toBe(false);
