@@ -199,7 +199,7 @@ export class Queue implements TelegramLog {
   async readAfter(after: number, limit: number): Promise<QueueRecord[]> {
     const db = await this.ready();
     const out: QueueRecord[] = [];
-    // LevelDB shows a batch before its fsync has returned; lastSeq moves only after it did.
+    // LevelDB shows a batch to readers before its write has been reported back here; lastSeq moves only then.
     if (limit <= 0 || this.lastSeq === null) return out;
     const range = keys.recordsBetween(Math.max(after, this.floor), this.lastSeq);
     for (const value of await db.values({ ...range, limit, ...READ_BATCH }).all()) out.push(asRecord(value));
