@@ -1,16 +1,10 @@
-import { zoneOffsetAt } from '../telegram/time.js';
+import { pad2, zoneOffsetAt, type LocalTime } from '../telegram/time.js';
 
 /** Dutch meters keep Europe/Amsterdam local time and flag it S (summer, +02:00) or W (winter, +01:00). */
 const ZONE = 'Europe/Amsterdam';
 
-export interface LocalClock {
-  /** Wall-clock fields in Europe/Amsterdam. */
-  year: number;
-  month: number;
-  day: number;
-  hour: number;
-  minute: number;
-  second: number;
+/** Wall-clock fields in Europe/Amsterdam, and what the simulator derives from them. */
+export interface LocalClock extends LocalTime {
   /** 0 = Sunday. */
   weekday: number;
   /** Hours since local midnight, fractional. */
@@ -49,8 +43,6 @@ export function localClock(utcMs: number): LocalClock {
     summer: offset === 120,
   };
 }
-
-const pad2 = (n: number): string => (n < 10 ? `0${n}` : String(n));
 
 /** `YYMMDDhhmmss` + `S`/`W` (DSMR 4/5), or without the flag (DSMR 2.2/3), in Europe/Amsterdam time. */
 export function formatMeterTime(utcMs: number, withFlag: boolean): string {

@@ -11,7 +11,8 @@ function fullYear(twoDigits: number): number {
   return twoDigits >= 70 ? 1900 + twoDigits : 2000 + twoDigits;
 }
 
-interface LocalTime {
+/** Wall-clock fields of a local time. */
+export interface LocalTime {
   year: number;
   month: number;
   day: number;
@@ -44,7 +45,7 @@ function readLocal(text: string): LocalTime | null {
   return { year, month, day, hour, minute, second };
 }
 
-const pad2 = (n: number): string => (n < 10 ? `0${n}` : String(n));
+export const pad2 = (n: number): string => (n < 10 ? `0${n}` : String(n));
 
 function isoLocal(t: LocalTime): string {
   return `${t.year}-${pad2(t.month)}-${pad2(t.day)}T${pad2(t.hour)}:${pad2(t.minute)}:${pad2(t.second)}`;
