@@ -271,17 +271,16 @@ export function mapTelegram(telegram: Telegram, receivedAt: string, out: MappedT
 export function mapRaw(raw: string, receivedAt: string, options: ParseOptions, out: MappedTelegram): MappedTelegram {
   list.reset();
   walkTelegram(raw, options, list.add);
-  let time: string | null = null;
-  for (let i = 0; i < list.count; i++) {
-    const value = list.objects[i]!.value;
-    if (list.mappings[i]!.kind === 'time') time = typeof value === 'string' ? value : null;
-  }
-  return mapObjects(time, receivedAt, out);
+  return mapObjects(undefined, receivedAt, out);
 }
 
-/** The collected objects -> points. */
-function mapObjects(telegramTime: string | null, receivedAt: string, out: MappedTelegram): MappedTelegram {
+/**
+ * The collected objects -> points. `telegramTime` is the parsed telegram's time; undefined when there is no parsed
+ * telegram, and the time is then its 0-0:1.0.0 object's, as parseTelegram would give it.
+ */
+function mapObjects(telegramTime: string | null | undefined, receivedAt: string, out: MappedTelegram): MappedTelegram {
   stamp++;
+  let timeObject: string | null = null;
   let fieldCount = 0;
   let channels: Map<string, Channel> | undefined;
   meterObjects.fill(undefined);
@@ -319,11 +318,13 @@ function mapObjects(telegramTime: string | null, receivedAt: string, out: Mapped
       }
     } else if (mapping.kind === 'meter') {
       meterObjects[mapping.rank] = object;
+    } else if (mapping.kind === 'time') {
+      timeObject = typeof object.value === 'string' ? object.value : null;
     }
   }
 
   out.fieldCount = fieldCount;
-  out.time = fieldCount > 0 ? (timeOf(telegramTime) ?? timeOf(receivedAt)) : undefined;
+  out.time = fieldCount > 0 ? (timeOf(telegramTime === undefined ? timeObject : telegramTime) ?? timeOf(receivedAt)) : undefined;
   out.meter = out.time === undefined ? undefined : meterId();
   out.mbus = [];
   if (channels === undefined) return out;
