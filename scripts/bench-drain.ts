@@ -49,7 +49,7 @@ const [dist, dataDir, spec, name] = process.argv.slice(2);
 const { Queue } = await import(dist + '/queue/queue.js');
 const { createSink } = await import(dist + '/sinks/create.js');
 const { parseSinkSpec } = await import(dist + '/sinks/spec.js');
-const { Uploader } = await import(dist + '/uploader.js');
+const { Uploader } = await import(dist + '/delivery/uploader.js');
 const { readFileSync } = await import('node:fs');
 // Linux splits RSS into anonymous memory (heap, buffers) and file pages mapped in (LevelDB maps its table files).
 const statusKb = (field) => { try { return Number(new RegExp(field + ':\\\\s+(\\\\d+) kB').exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? NaN) * 1024; } catch { return NaN; } };

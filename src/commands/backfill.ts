@@ -3,12 +3,12 @@ import { loadConfig } from '../config.js';
 import { P1Error } from '../errors.js';
 import type { Queue } from '../queue/queue.js';
 import type { QueueRecord } from '../queue/types.js';
-import type { RetryPolicy } from '../retry-policy.js';
+import type { RetryPolicy } from '../delivery/retry-policy.js';
 import { createSink, sinkFromConfig } from '../sinks/create.js';
 import { resolveSinkSecrets } from '../sinks/secrets.js';
 import { isSinkError, type Sink } from '../sinks/sink.js';
 import { parseSinkSpec } from '../sinks/spec.js';
-import { deliver } from '../uploader.js';
+import { deliver } from '../delivery/uploader.js';
 import { withQueue, type DataDirFlags } from './status.js';
 
 export interface BackfillFlags extends DataDirFlags {

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { openCapture } from '../capture-file.js';
+import { openCapture } from '../sources/capture-file.js';
 import { loadConfig } from '../config.js';
 import { P1Error } from '../errors.js';
 import { Queue } from '../queue/queue.js';

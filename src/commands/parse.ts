@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { Command } from 'commander';
-import { openCapture } from '../capture-file.js';
+import { openCapture } from '../sources/capture-file.js';
 import { P1Error } from '../errors.js';
 import { TelegramFramer } from '../telegram/frame.js';
 import { parseTelegram } from '../telegram/parse.js';

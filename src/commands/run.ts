@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { Command } from 'commander';
 import { addConfigOptions, isConfigProblem, loadConfig, type Config, type ConfigFlags } from '../config.js';
-import { addAppliance, type Appliance } from '../appliance.js';
+import { addAppliance, type Appliance } from '../service/appliance.js';
 import { isP1Error, type P1ErrorCode } from '../errors.js';
-import { startSystemdNotify } from '../sd-notify.js';
+import { startSystemdNotify } from '../service/sd-notify.js';
 import { createLogger, type Logger } from '../log.js';
 import type { QueueRecord } from '../queue/types.js';
-import { createService, type RunSettings, type Service } from '../service.js';
+import { createService, type RunSettings, type Service } from '../service/service.js';
 
 /** SIGTERM to exit: systemd's default stop timeout is 90 s, but the promise to users is 5 s. */
 const STOP_DEADLINE_MS = 4500;

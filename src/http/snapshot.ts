@@ -1,7 +1,7 @@
 import type { QueueStatus } from '../queue/types.js';
 import type { SourceStats } from '../sources/source.js';
 import type { FramerStats } from '../telegram/frame.js';
-import type { UploaderStats } from '../uploader.js';
+import type { UploaderStats } from '../delivery/uploader.js';
 import type { SinkStatus, StatusSnapshot } from './status.js';
 
 /** The running parts, as service.ts holds them. */

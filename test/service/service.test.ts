@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { silentLogger } from '../../src/log.js';
 import { Queue } from '../../src/queue/queue.js';
 import type { QueueRecord } from '../../src/queue/types.js';
-import { Service } from '../../src/service.js';
+import { Service } from '../../src/service/service.js';
 import type { ByteSource, SourceStats } from '../../src/sources/source.js';
 import { makeTelegram, makeTempDir } from '../queue/helpers.js';
 

@@ -6,7 +6,7 @@
 import { Queue } from '../../src/queue/queue.js';
 import { createSink } from '../../src/sinks/create.js';
 import { parseSinkSpec } from '../../src/sinks/spec.js';
-import { Uploader } from '../../src/uploader.js';
+import { Uploader } from '../../src/delivery/uploader.js';
 
 const [dataDir, spec, batch] = process.argv.slice(2);
 if (dataDir === undefined || spec === undefined || batch === undefined) throw new Error('usage: uploader-child DATA_DIR SINK_SPEC BATCH');

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { silentLogger, type Logger } from './log.js';
+import { silentLogger, type Logger } from '../log.js';
 
 /**
  * systemd readiness and watchdog for `Type=notify` + `WatchdogSec=` (deploy/p1logger.service).

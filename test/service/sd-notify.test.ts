@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startSystemdNotify } from '../../src/sd-notify.js';
+import { startSystemdNotify } from '../../src/service/sd-notify.js';
 
 /**
  * A stand-in for systemd's notify socket: a Unix datagram socket that prints each message on one line. Like systemd

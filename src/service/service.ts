@@ -1,9 +1,9 @@
-import type { Logger } from './log.js';
-import { Queue, type QueueOptions } from './queue/queue.js';
-import type { QueueRecord } from './queue/types.js';
-import { openSource } from './sources/open.js';
-import type { ByteSource } from './sources/source.js';
-import { TelegramFramer, type FrameEvent } from './telegram/frame.js';
+import type { Logger } from '../log.js';
+import { Queue, type QueueOptions } from '../queue/queue.js';
+import type { QueueRecord } from '../queue/types.js';
+import { openSource } from '../sources/open.js';
+import type { ByteSource } from '../sources/source.js';
+import { TelegramFramer, type FrameEvent } from '../telegram/frame.js';
 
 /** What `p1logger run` needs, as plain data: the configuration (file, env, flags) fills it. */
 export interface RunSettings {

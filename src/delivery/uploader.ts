@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pRetry from 'p-retry';
-import { silentLogger, type Logger } from './log.js';
-import type { QueueRecord, TelegramLog } from './queue/types.js';
+import { silentLogger, type Logger } from '../log.js';
+import type { QueueRecord, TelegramLog } from '../queue/types.js';
 import { backoffDelay, DEFAULT_RETRY_POLICY, retryDelay, type RetryPolicy } from './retry-policy.js';
-import { isSinkError, type SendResult, type Sink, type SinkError } from './sinks/sink.js';
+import { isSinkError, type SendResult, type Sink, type SinkError } from '../sinks/sink.js';
 
 /** ok: delivering; retrying: transient failures (network, 5xx, 429) being retried; failing: refused (401/403/404). */
 export type SinkState = 'ok' | 'retrying' | 'failing';

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { once } from 'node:events';
-import { P1Error } from './errors.js';
+import { P1Error } from '../errors.js';
 
 /** Opens a capture for streaming (64 KiB chunks, constant memory), turning open failures into one clear line. */
 export async function openCapture(file: string): Promise<NodeJS.ReadableStream> {

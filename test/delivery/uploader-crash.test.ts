@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Queue } from '../src/queue/queue.js';
-import { VirtualMeter } from '../src/sources/virtual-meter.js';
-import { Influxd } from './support/influxd.js';
+import { Queue } from '../../src/queue/queue.js';
+import { VirtualMeter } from '../../src/sources/virtual-meter.js';
+import { Influxd } from '../support/influxd.js';
 
-const CHILD = fileURLToPath(new URL('./support/uploader-child.ts', import.meta.url));
+const CHILD = fileURLToPath(new URL('../support/uploader-child.ts', import.meta.url));
 const RECORDS = 3000;
 const BATCH = 500;
 const START = Date.UTC(2024, 8, 1);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, DEFAULT_RETRY_POLICY, retryDelay } from '../src/retry-policy.js';
+import { backoffDelay, DEFAULT_RETRY_POLICY, retryDelay } from '../../src/delivery/retry-policy.js';
 
 const policy = { baseMs: 1000, capMs: 300_000, maxRetryAfterMs: 3_600_000 };
 

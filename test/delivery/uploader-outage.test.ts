@@ -2,14 +2,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Queue } from '../src/queue/queue.js';
-import { createSink } from '../src/sinks/create.js';
-import { parseSinkSpec } from '../src/sinks/spec.js';
-import { VirtualMeter } from '../src/sources/virtual-meter.js';
-import { parseTelegram } from '../src/telegram/parse.js';
-import { Uploader } from '../src/uploader.js';
-import { Influxd } from './support/influxd.js';
-import { Victoria } from './support/victoria.js';
+import { Queue } from '../../src/queue/queue.js';
+import { createSink } from '../../src/sinks/create.js';
+import { parseSinkSpec } from '../../src/sinks/spec.js';
+import { VirtualMeter } from '../../src/sources/virtual-meter.js';
+import { parseTelegram } from '../../src/telegram/parse.js';
+import { Uploader } from '../../src/delivery/uploader.js';
+import { Influxd } from '../support/influxd.js';
+import { Victoria } from '../support/victoria.js';
 
 /**
  * Outage: the database process is stopped while telegrams keep arriving, and started again later. Time is

@@ -1,11 +1,11 @@
-import type { Config } from './config.js';
-import { createStatusServer, LiveFeed, queueHistory, statusSnapshot, type StatusServer } from './http/index.js';
-import type { Logger } from './log.js';
-import type { QueueRecord } from './queue/types.js';
+import type { Config } from '../config.js';
+import { createStatusServer, LiveFeed, queueHistory, statusSnapshot, type StatusServer } from '../http/index.js';
+import type { Logger } from '../log.js';
+import type { QueueRecord } from '../queue/types.js';
 import type { Service } from './service.js';
-import { sinkFromConfig } from './sinks/create.js';
-import { parseTelegram } from './telegram/parse.js';
-import { Uploader } from './uploader.js';
+import { sinkFromConfig } from '../sinks/create.js';
+import { parseTelegram } from '../telegram/parse.js';
+import { Uploader } from '../delivery/uploader.js';
 
 /** What `p1logger run` adds around acquisition: one uploader per sink, the status server, the live feed. */
 export interface Appliance {
