@@ -32,7 +32,7 @@ const MAX_CRC_DIGITS = 4;
 const PARITY_ERROR = 0x00;
 
 /** DSMR 4+ telegrams always carry a meter time with S/W; one that has it but no CRC lost its CRC. */
-const DSMR4_TIMESTAMP = /\n0-0:1\.0\.0\(\d{12}[SW]\)/;
+const DSMR4_TIMESTAMP = /\n0-0:1\.0\.0\(\d{12}[SWsw]\)/;
 const DATA_LINE = /\n\d{1,3}-\d{1,3}:/;
 
 /**

@@ -72,6 +72,12 @@ describe('TelegramFramer', () => {
     expect(events).toEqual([expect.objectContaining({ type: 'rejected', code: 'P1_TELEGRAM_INVALID', reason: 'DSMR 4/5 telegram without its CRC' })]);
   });
 
+  it('knows a DSMR 4/5 telegram by its meter time with a lower-case season flag too', () => {
+    const text = v5.toString('latin1').replace('!6EEE', '!').replace('(170102192002W)', '(170102192002w)');
+    const { events } = run([Buffer.from(text, 'latin1')]);
+    expect(events).toEqual([expect.objectContaining({ type: 'rejected', code: 'P1_TELEGRAM_INVALID', reason: 'DSMR 4/5 telegram without its CRC' })]);
+  });
+
   it('rejects a malformed trailer', () => {
     const { events } = run([Buffer.from(withCrc('/X\r\n\r\n1-0:1.8.1(1*kWh)\r\n').replace(/\r\n$/, 'Z\r\n'), 'latin1')]);
     expect(events[0]).toMatchObject({ type: 'rejected', code: 'P1_TELEGRAM_INVALID' });
