@@ -157,11 +157,15 @@ export class TelegramFramer {
     let end: number;
     if (i >= buf.length) {
       if (!atEnd) return NEED_MORE;
-      // At the end of the stream only a full 4-digit CRC is known to be complete.
-      if (digits < MAX_CRC_DIGITS) {
+      // At the end of the stream a full 4-digit CRC is complete, and so is a telegram that sends none: its "!" is
+      // its last byte. A DSMR 4/5 telegram (meter time with S/W) that stops at "!" was cut before its CRC.
+      if (digits === 0 ? DSMR4_TIMESTAMP.test(buf.toString('latin1', start, i)) : digits < MAX_CRC_DIGITS) {
         this.dropTruncated(events, buf.length - start);
         return buf.length;
       }
+      end = i;
+    } else if (digits === 0 && buf[i] === SLASH) {
+      // No CRC and no line end: the next telegram's "/" ends this one.
       end = i;
     } else if (buf[i] === CR || buf[i] === LF) {
       end = i + 1;
