@@ -1,9 +1,17 @@
+import type { Level } from 'pino';
 import type { Logger } from '../log.js';
 import type { FrameEvent, FramerStats } from '../telegram/frame.js';
 import { RepeatedLog } from './repeated.js';
 
 /** How often `run` summarises a kind of bad frame that keeps coming; the counters on /metrics are exact anyway. */
 export const FRAME_SUMMARY_MS = 60_000;
+
+export interface FrameEventLogOptions {
+  /** Default FRAME_SUMMARY_MS; `p1logger read`, watched by a person, summarises sooner. */
+  summaryMs?: number;
+  /** Bytes between telegrams are normal on a running logger (debug) and a clue when checking a cable (warn). */
+  junkLevel?: Level;
+}
 
 /**
  * The log lines about what the framer dropped (rejected and truncated telegrams, junk bytes, hints). Noise on the
@@ -13,13 +21,15 @@ export const FRAME_SUMMARY_MS = 60_000;
  */
 export class FrameEventLog {
   private readonly repeated: RepeatedLog;
+  private readonly junkLevel: Level;
 
   constructor(
     logger: Logger,
     private readonly stats: Readonly<FramerStats>,
-    summaryMs: number = FRAME_SUMMARY_MS,
+    options: FrameEventLogOptions = {},
   ) {
-    this.repeated = new RepeatedLog({ logger, summaryMs });
+    this.repeated = new RepeatedLog({ logger, summaryMs: options.summaryMs ?? FRAME_SUMMARY_MS });
+    this.junkLevel = options.junkLevel ?? 'debug';
   }
 
   event(event: FrameEvent): void {
@@ -31,7 +41,7 @@ export class FrameEventLog {
         this.repeated.log('warn', 'truncated', { bytes: event.bytes, total: this.stats.truncated }, `truncated telegram dropped (${event.bytes} bytes)`);
         break;
       case 'junk':
-        this.repeated.log('debug', 'junk', { bytes: event.bytes, total: this.stats.junkBytes }, `${event.bytes} bytes between telegrams skipped`);
+        this.repeated.log(this.junkLevel, 'junk', { bytes: event.bytes, total: this.stats.junkBytes }, `${event.bytes} junk bytes skipped (not part of a telegram)`);
         break;
       case 'hint':
         this.repeated.log('warn', event.code, { code: event.code }, event.message);
