@@ -11,7 +11,7 @@ const run = promisify(execFile);
 
 async function exec(cmd: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(cmd, args, { ...options, maxBuffer: 16 * 1024 * 1024, timeout: 120_000 });
+    const { stdout, stderr } = await run(cmd, args, { ...options, maxBuffer: 16 * 1024 * 1024, timeout: 220_000 });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code?: number; stdout?: string; stderr?: string };
@@ -86,7 +86,7 @@ describe('deploy/install.sh into a temporary root', () => {
     const data = await stat(at('var/lib/p1logger'));
     expect(data.uid).toBe(uid);
     expect((data.mode & 0o777).toString(8)).toBe('750');
-  });
+  }, 240_000);
 
   it('the installed app runs with only its production dependencies: config check and the status page', async () => {
     const check = await exec(process.execPath, [at('opt/p1logger/bin/p1logger.js'), 'config', 'check', at('etc/p1logger/config.yaml')]);
