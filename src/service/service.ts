@@ -82,7 +82,8 @@ export class Service {
   private readonly inFlight = new Set<Promise<void>>();
   private acquisition: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
-  private hinted = false;
+  /** Hint codes logged: each once, however often a framer restarts. */
+  private readonly hinted = new Set<string>();
 
   constructor(options: ServiceOptions) {
     this.queue = options.queue;
@@ -173,8 +174,8 @@ export class Service {
           this.log.debug({ bytes: event.bytes }, 'bytes between telegrams skipped');
           break;
         case 'hint':
-          if (!this.hinted) this.log.warn({ code: event.code }, event.message);
-          this.hinted = true;
+          if (!this.hinted.has(event.code)) this.log.warn({ code: event.code }, event.message);
+          this.hinted.add(event.code);
           break;
       }
     }
