@@ -1,4 +1,5 @@
 import { DsmrTextReader } from './dsmr-text.js';
+import { GcmRecogniser, HdlcRecogniser } from './unread-frames.js';
 import type { CrcStatus } from './types.js';
 
 export type TelegramEvent = { type: 'telegram'; raw: string; crc: CrcStatus };
@@ -78,7 +79,7 @@ export class TelegramFramer {
 
   constructor(options: FramerOptions = {}) {
     this.maxBytes = options.maxTelegramBytes ?? 64 * 1024;
-    this.readers = [new DsmrTextReader(this.maxBytes)];
+    this.readers = [new DsmrTextReader(this.maxBytes), new HdlcRecogniser(this.maxBytes), new GcmRecogniser(this.maxBytes)];
     for (const reader of this.readers) for (const byte of reader.startBytes) this.readerOf[byte] = reader;
   }
 
