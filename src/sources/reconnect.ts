@@ -179,7 +179,7 @@ async function* pump(
         }
         options.stats.bytes += chunk.length;
         for (const event of framer.push(chunk)) {
-          if (event.type === 'hint') parityHint = true;
+          if (event.type === 'hint') parityHint ||= event.code === 'P1_PARITY_7E1';
           else if (event.type === 'telegram') {
             onHealthy();
             arm();

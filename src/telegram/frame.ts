@@ -1,13 +1,14 @@
-import { crc16, formatCrc } from './crc16.js';
+import { DsmrTextReader } from './dsmr-text.js';
+import { GcmRecogniser, HdlcRecogniser } from './unread-frames.js';
 import type { CrcStatus } from './types.js';
 
-/** What the framer found in the byte stream, in stream order. */
-export type FrameEvent =
-  | { type: 'telegram'; raw: string; crc: CrcStatus }
-  | { type: 'rejected'; code: 'P1_CRC_MISMATCH' | 'P1_TELEGRAM_INVALID'; reason: string; raw: string }
-  | { type: 'truncated'; bytes: number }
-  | { type: 'junk'; bytes: number }
-  | { type: 'hint'; code: 'P1_PARITY_7E1'; message: string };
+export type TelegramEvent = { type: 'telegram'; raw: string; crc: CrcStatus };
+export type RejectedEvent = { type: 'rejected'; code: 'P1_CRC_MISMATCH' | 'P1_TELEGRAM_INVALID'; reason: string; raw: string };
+export type HintCode = 'P1_PARITY_7E1' | 'P1_STREAM_ENCRYPTED' | 'P1_STREAM_DLMS';
+export type HintEvent = { type: 'hint'; code: HintCode; message: string };
+
+/** What the framer found in the byte stream, in stream order. Each hint comes at most once per framer. */
+export type FrameEvent = TelegramEvent | RejectedEvent | { type: 'truncated'; bytes: number } | { type: 'junk'; bytes: number } | HintEvent;
 
 export interface FramerStats {
   telegrams: number;
@@ -18,204 +19,192 @@ export interface FramerStats {
 }
 
 export interface FramerOptions {
-  /** A '/' followed by more than this many bytes without an end is dropped (a DSMR telegram is a few KB). */
+  /** No candidate frame grows past this many bytes from its start byte (a DSMR telegram is a few KB). */
   maxTelegramBytes?: number;
 }
 
-const SLASH = 0x2f;
-const BANG = 0x21;
-const CR = 0x0d;
-const LF = 0x0a;
-/** '/' with the even-parity bit set: what a 7E1 meter's start byte looks like when the port is opened 8N1. */
-const SLASH_WITH_PARITY = 0xaf;
-const MAX_CRC_DIGITS = 4;
-const PARITY_ERROR = 0x00;
-
-/** DSMR 4+ telegrams always carry a meter time with S/W; one that has it but no CRC lost its CRC. */
-const DSMR4_TIMESTAMP = /\n0-0:1\.0\.0\(\d{12}[SWsw]\)/;
-const DATA_LINE = /\n\d{1,3}-\d{1,3}:/;
+/** What a reader made of the bytes from one of its start bytes on. */
+export type FrameRead =
+  /** The buffer ends before the reader can decide (never asked at the end of the stream). */
+  | { kind: 'more' }
+  /** Not a frame of this kind after all: the start byte is junk. */
+  | { kind: 'none' }
+  /** It looked like a frame but has no end within the size limit (or the stream ended first). */
+  | { kind: 'cut' }
+  /** A frame that failed its check (CRC, parity, structure), ending at `end`. */
+  | { kind: 'rejected'; end: number; event: RejectedEvent }
+  /** A reading; `hint` says something about the port the frame showed (once per framer). */
+  | { kind: 'telegram'; end: number; event: TelegramEvent; hint?: HintEvent }
+  /** A whole frame of a kind p1logger does not read yet: its bytes are junk, and `hints` say what it is. */
+  | { kind: 'unread'; end: number; hints: readonly HintEvent[] };
 
 /**
- * Turns a byte stream, in chunks of any size, into telegrams: from '/' to the '!' that starts a line, plus the
- * CRC digits (1-4 hex; DSMR 2.2/3 send none) and the line end. Resynchronises on anything between telegrams.
+ * One kind of frame, found by its start bytes. A reader is pure: it looks at the bytes and says what they are.
+ * Frame kinds that p1logger reads later (HDLC, M-Bus, DLMS encryption) plug in here beside DSMR text.
+ */
+export interface FrameReader {
+  readonly startBytes: readonly number[];
+  read(buf: Buffer, start: number, atEnd: boolean): FrameRead;
+  /** The framer dropped the first `bytes` bytes of its buffer: offsets the reader kept move down. */
+  discard?(bytes: number): void;
+}
+
+/** A candidate that failed: reported when no frame starting inside it is found (else it was a cut-off telegram). */
+interface Failure {
+  from: number;
+  /** Start bytes before `end` are rescanned; for a cut-off candidate, from + 1. */
+  end: number;
+  /** null: cut off, reported as truncated up to the next start byte. */
+  event: RejectedEvent | null;
+}
+
+/**
+ * Turns a byte stream, in chunks of any size, into telegrams. A detector in front of frame readers: it looks for
+ * the next start byte of any kind and lets that kind's reader decide. A candidate that fails is rescanned from its
+ * next start byte, so no valid telegram behind junk or a false start is lost; bytes nothing claims are junk.
  * Pure: no I/O, no timers; `push` returns what the new bytes completed.
  */
 export class TelegramFramer {
   readonly stats: FramerStats = { telegrams: 0, crcErrors: 0, invalid: 0, truncated: 0, junkBytes: 0 };
   private readonly maxBytes: number;
-  private pending: Buffer = Buffer.alloc(0);
-  /** Offset in `pending` from which the current telegram has not been searched for its end yet. */
-  private scanFrom = 0;
-  private inTelegram = false;
-  private maskParity = false;
-  private hinted = false;
+  private readonly readers: readonly FrameReader[];
+  private readonly readerOf: Array<FrameReader | undefined> = new Array<FrameReader | undefined>(256);
+  private pending: Buffer = EMPTY;
+  /** Bytes of `pending` before this offset have been reported. */
+  private reported = 0;
+  /** Where the search for the next start byte goes on. */
+  private cursor = 0;
+  private failure: Failure | null = null;
+  private readonly hinted = new Set<HintCode>();
 
   constructor(options: FramerOptions = {}) {
     this.maxBytes = options.maxTelegramBytes ?? 64 * 1024;
+    this.readers = [new DsmrTextReader(this.maxBytes), new HdlcRecogniser(this.maxBytes), new GcmRecogniser(this.maxBytes)];
+    for (const reader of this.readers) for (const byte of reader.startBytes) this.readerOf[byte] = reader;
+  }
+
+  /** Bytes held for a candidate still open: at most the size limit plus the last chunk. */
+  get bufferedBytes(): number {
+    return this.pending.length;
   }
 
   push(chunk: Uint8Array): FrameEvent[] {
     const events: FrameEvent[] = [];
-    let bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    // A 7E1 stream never holds a bare '/', an 8N1 stream never a '/' with bit 7 set: each switches the mode.
-    if (this.maskParity) {
-      if (bytes.indexOf(SLASH) !== -1) this.maskParity = false;
-    } else if (bytes.indexOf(SLASH_WITH_PARITY) !== -1) {
-      this.maskParity = true;
-      if (!this.hinted) {
-        this.hinted = true;
-        events.push({
-          type: 'hint',
-          code: 'P1_PARITY_7E1',
-          message: 'bytes carry a parity bit: this looks like a DSMR 2.2/3 meter (9600 7E1) read as 8N1; checking and stripping it',
-        });
-      }
-    }
-    if (this.maskParity) bytes = stripEvenParity(bytes);
+    const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     this.pending = this.pending.length === 0 ? bytes : Buffer.concat([this.pending, bytes]);
     this.scan(events, false);
     return events;
   }
 
-  /** End of stream: a telegram still open is complete only if its CRC digits were all there. */
+  /** End of stream: every candidate still open is decided now. */
   end(): FrameEvent[] {
     const events: FrameEvent[] = [];
     this.scan(events, true);
-    if (this.inTelegram && this.pending.length > 0) this.dropTruncated(events, this.pending.length);
-    this.pending = Buffer.alloc(0);
-    this.inTelegram = false;
     return events;
   }
 
   private scan(events: FrameEvent[], atEnd: boolean): void {
     const buf = this.pending;
-    let pos = 0;
     for (;;) {
-      if (!this.inTelegram) {
-        const start = buf.indexOf(SLASH, pos);
-        const junk = (start === -1 ? buf.length : start) - pos;
-        if (junk > 0) this.junk(events, junk);
-        if (start === -1) {
-          pos = buf.length;
-          break;
-        }
-        pos = start;
-        this.inTelegram = true;
-        this.scanFrom = pos + 1;
-      }
-      const end = this.findEnd(buf, pos, events, atEnd);
-      if (end === NEED_MORE) {
-        if (buf.length - pos > this.maxBytes) {
-          this.dropTruncated(events, buf.length - pos);
-          pos = buf.length;
-          this.inTelegram = false;
-          continue;
-        }
-        break;
-      }
-      pos = end;
-      this.inTelegram = false;
-    }
-    this.scanFrom -= pos;
-    this.pending = pos === 0 ? buf : pos >= buf.length ? EMPTY : Buffer.from(buf.subarray(pos));
-  }
-
-  /** Returns the offset after the telegram that starts at `start` (or after what was dropped), or NEED_MORE. */
-  private findEnd(buf: Buffer, start: number, events: FrameEvent[], atEnd: boolean): number {
-    let from = this.scanFrom;
-    for (;;) {
-      const bang = buf.indexOf(BANG, from);
-      const nextSlash = buf.indexOf(SLASH, from);
-      if (nextSlash !== -1 && (bang === -1 || nextSlash < bang)) {
-        this.dropTruncated(events, nextSlash - start);
-        return nextSlash;
-      }
-      if (bang === -1) {
-        this.scanFrom = buf.length;
-        return NEED_MORE;
-      }
-      // '!' ends a telegram only at the start of a line; elsewhere it is data (and the CRC will judge it).
-      if (buf[bang - 1] !== LF) {
-        from = bang + 1;
+      const start = this.nextStart(buf, this.cursor);
+      const failure = this.failure;
+      if (failure !== null && (start === -1 || start >= failure.end)) {
+        this.settle(events, failure, start === -1 ? buf.length : start);
         continue;
       }
-      this.scanFrom = bang;
-      return this.finish(buf, start, bang, events, atEnd);
+      if (start === -1) {
+        this.cursor = buf.length;
+        if (failure === null) this.junk(events, buf.length);
+        break;
+      }
+      let read = this.readerOf[buf[start]!]!.read(buf, start, atEnd);
+      // Whatever a reader says, no candidate outlives the stream or grows past the size limit.
+      if (read.kind === 'more' && (atEnd || buf.length - start > this.maxBytes)) read = CUT;
+      if (read.kind === 'none') {
+        this.cursor = start + 1;
+        continue;
+      }
+      if (failure === null) this.junk(events, start);
+      if (read.kind === 'more') {
+        this.cursor = start;
+        break;
+      }
+      if (read.kind === 'rejected' || read.kind === 'cut') {
+        // The first failure stands for the rest; its start bytes are tried next.
+        if (failure === null) this.failure = { from: start, end: read.kind === 'cut' ? start + 1 : read.end, event: read.kind === 'cut' ? null : read.event };
+        this.cursor = start + 1;
+        continue;
+      }
+      if (failure !== null) {
+        // A frame starts inside the failed candidate: what came before it was a telegram cut short.
+        this.truncated(events, start - failure.from);
+        this.failure = null;
+        this.reported = start;
+      }
+      if (read.kind === 'telegram') {
+        if (read.hint !== undefined) this.hint(events, read.hint);
+        this.stats.telegrams++;
+        events.push(read.event);
+        this.reported = read.end;
+      } else {
+        for (const hint of read.hints) this.hint(events, hint);
+        this.junk(events, read.end);
+      }
+      this.cursor = read.end;
     }
+    this.compact();
   }
 
-  private finish(buf: Buffer, start: number, bang: number, events: FrameEvent[], atEnd: boolean): number {
-    let i = bang + 1;
-    let crc = 0;
-    while (i < buf.length && i - bang - 1 < MAX_CRC_DIGITS) {
-      const digit = hexValue(buf[i]!);
-      if (digit < 0) break;
-      crc = (crc << 4) | digit;
-      i++;
+  /** A failure with no frame inside it: reported, and scanning goes on after what it covers. */
+  private settle(events: FrameEvent[], failure: Failure, nextStart: number): void {
+    this.failure = null;
+    if (failure.event === null) {
+      this.truncated(events, nextStart - failure.from);
+      this.reported = this.cursor = nextStart;
+      return;
     }
-    const digits = i - bang - 1;
-    let end: number;
-    if (i >= buf.length) {
-      if (!atEnd) return NEED_MORE;
-      // At the end of the stream a full 4-digit CRC is complete, and so is a telegram that sends none: its "!" is
-      // its last byte. A DSMR 4/5 telegram (meter time with S/W) that stops at "!" was cut before its CRC.
-      if (digits === 0 ? DSMR4_TIMESTAMP.test(buf.toString('latin1', start, i)) : digits < MAX_CRC_DIGITS) {
-        this.dropTruncated(events, buf.length - start);
-        return buf.length;
-      }
-      end = i;
-    } else if (digits === 0 && buf[i] === SLASH) {
-      // No CRC and no line end: the next telegram's "/" ends this one.
-      end = i;
-    } else if (buf[i] === CR || buf[i] === LF) {
-      end = i + 1;
-      if (buf[i] === CR) {
-        if (end >= buf.length && !atEnd) return NEED_MORE;
-        if (buf[end] === LF) end++;
-      }
-    } else {
-      return this.reject(events, 'P1_TELEGRAM_INVALID', 'malformed trailer after "!"', buf, start, i + 1);
-    }
-    if (digits > 0) {
-      const actual = crc16(buf, start, bang + 1);
-      if (actual !== crc) {
-        const reason = `CRC mismatch: telegram says ${buf.toString('latin1', bang + 1, i)}, bytes give ${formatCrc(actual)}`;
-        return this.reject(events, 'P1_CRC_MISMATCH', reason, buf, start, end);
-      }
-      this.stats.telegrams++;
-      events.push({ type: 'telegram', raw: buf.toString('latin1', start, end), crc: 'ok' });
-      return end;
-    }
-    const raw = buf.toString('latin1', start, end);
-    // Telegrams without a CRC have only the serial parity bit to vouch for each byte.
-    if (raw.includes('\0')) return this.reject(events, 'P1_TELEGRAM_INVALID', 'parity error in a telegram without CRC', buf, start, end);
-    if (!DATA_LINE.test(raw)) return this.reject(events, 'P1_TELEGRAM_INVALID', 'telegram has no data lines', buf, start, end);
-    if (DSMR4_TIMESTAMP.test(raw)) return this.reject(events, 'P1_TELEGRAM_INVALID', 'DSMR 4/5 telegram without its CRC', buf, start, end);
-    this.stats.telegrams++;
-    events.push({ type: 'telegram', raw, crc: 'none' });
-    return end;
-  }
-
-  private reject(
-    events: FrameEvent[],
-    code: 'P1_CRC_MISMATCH' | 'P1_TELEGRAM_INVALID',
-    reason: string,
-    buf: Buffer,
-    start: number,
-    end: number,
-  ): number {
-    if (code === 'P1_CRC_MISMATCH') this.stats.crcErrors++;
+    if (failure.event.code === 'P1_CRC_MISMATCH') this.stats.crcErrors++;
     else this.stats.invalid++;
-    events.push({ type: 'rejected', code, reason, raw: buf.toString('latin1', start, end) });
-    return end;
+    events.push(failure.event);
+    this.reported = this.cursor = failure.end;
   }
 
-  private dropTruncated(events: FrameEvent[], bytes: number): void {
+  /** Keeps only the bytes not reported yet; the oldest is a candidate's start byte. */
+  private compact(): void {
+    const keep = this.failure?.from ?? this.reported;
+    if (keep === 0) return;
+    for (const reader of this.readers) reader.discard?.(keep);
+    this.pending = keep >= this.pending.length ? EMPTY : Buffer.from(this.pending.subarray(keep));
+    this.cursor -= keep;
+    this.reported -= keep;
+    if (this.failure !== null) {
+      this.failure.from -= keep;
+      this.failure.end -= keep;
+    }
+  }
+
+  private nextStart(buf: Buffer, from: number): number {
+    const readerOf = this.readerOf;
+    for (let i = from; i < buf.length; i++) if (readerOf[buf[i]!] !== undefined) return i;
+    return -1;
+  }
+
+  private hint(events: FrameEvent[], hint: HintEvent): void {
+    if (this.hinted.has(hint.code)) return;
+    this.hinted.add(hint.code);
+    events.push({ ...hint });
+  }
+
+  private truncated(events: FrameEvent[], bytes: number): void {
     this.stats.truncated++;
     events.push({ type: 'truncated', bytes });
   }
 
-  private junk(events: FrameEvent[], bytes: number): void {
+  /** The bytes from the last reported one up to `until` are junk. */
+  private junk(events: FrameEvent[], until: number): void {
+    const bytes = until - this.reported;
+    this.reported = until;
+    if (bytes <= 0) return;
     this.stats.junkBytes += bytes;
     const last = events[events.length - 1];
     if (last?.type === 'junk') last.bytes += bytes;
@@ -223,34 +212,5 @@ export class TelegramFramer {
   }
 }
 
-const NEED_MORE = -1;
 const EMPTY = Buffer.alloc(0);
-
-function hexValue(byte: number): number {
-  if (byte >= 0x30 && byte <= 0x39) return byte - 0x30;
-  // Meters write the CRC in upper case; accepting lower case too would let a flipped case bit pass.
-  if (byte >= 0x41 && byte <= 0x46) return byte - 0x37;
-  return -1;
-}
-
-const EVEN_PARITY = buildParityTable();
-
-function buildParityTable(): Uint8Array {
-  const table = new Uint8Array(256);
-  for (let n = 0; n < 256; n++) {
-    let ones = 0;
-    for (let b = n; b > 0; b >>= 1) ones += b & 1;
-    table[n] = ones % 2 === 0 ? 1 : 0;
-  }
-  return table;
-}
-
-/** 7E1 bytes -> 7-bit ASCII; a byte with a parity error becomes NUL, which no valid telegram contains. */
-function stripEvenParity(bytes: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(bytes.length);
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i]!;
-    out[i] = EVEN_PARITY[b] === 1 ? b & 0x7f : PARITY_ERROR;
-  }
-  return out;
-}
+const CUT: FrameRead = { kind: 'cut' };

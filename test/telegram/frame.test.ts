@@ -154,3 +154,111 @@ describe('TelegramFramer with 7E1 data', () => {
 function evenParity(byte: number): boolean {
   return !evenParityBit(byte);
 }
+
+/** A telegram as a DSMR 2.2/3 meter (9600 7E1) sends it, read by a port opened 8N1: bit 7 is the parity bit. */
+function as7E1(bytes: Uint8Array): Buffer {
+  return Buffer.from([...bytes].map((b) => (evenParityBit(b) ? b | 0x80 : b)));
+}
+
+const hints = (events: FrameEvent[]): string[] => events.flatMap((e) => (e.type === 'hint' ? [e.code] : []));
+
+describe('TelegramFramer: parity is decided per telegram', () => {
+  it('reads good 8N1 telegrams after noise that holds 0xAF bytes, and gives no 7E1 hint', () => {
+    const noise = Buffer.from(Array.from({ length: 100 }, (_, i) => (i % 7 === 0 ? 0xaf : (i * 37 + 11) & 0x7f)));
+    const { events, framer } = run([Buffer.concat([noise, v5, v5, v5])]);
+    expect(telegrams(events)).toEqual([v5, v5, v5].map((t) => t.toString('latin1')));
+    expect(hints(events)).toEqual([]);
+    expect(framer.stats.telegrams).toBe(3);
+  });
+
+  it('reads every telegram of a stream that mixes 7E1-coded and 8N1 telegrams, in one chunk or byte by byte', () => {
+    const stream = Buffer.concat([as7E1(v22), v5, as7E1(v22), v5, as7E1(v22)]);
+    const expected = [v22, v5, v22, v5, v22].map((t) => t.toString('latin1'));
+    expect(telegrams(run([stream]).events)).toEqual(expected);
+    expect(telegrams(run([...stream].map((b) => Uint8Array.of(b))).events)).toEqual(expected);
+  });
+
+  it('hints P1_PARITY_7E1 once, when the first whole telegram was read with parity bits', () => {
+    const { events } = run([v5, as7E1(v22), as7E1(v22)]);
+    expect(hints(events)).toEqual(['P1_PARITY_7E1']);
+    expect(events.findIndex((e) => e.type === 'hint')).toBe(1); // after the 8N1 telegram, before the first 7E1 one
+  });
+
+  it('gives no 7E1 hint for a 7E1-coded telegram that was cut off or damaged', () => {
+    const damaged = as7E1(v22);
+    damaged[60] = damaged[60]! ^ 0x02;
+    const { events } = run([as7E1(v22).subarray(0, 200), v5, damaged]);
+    expect(telegrams(events)).toEqual([v5.toString('latin1')]);
+    expect(hints(events)).toEqual([]);
+  });
+});
+
+describe('TelegramFramer: "/" inside a telegram is data', () => {
+  const withMessage = (text: string): Buffer =>
+    Buffer.from(v22.toString('latin1').replace('0-0:96.13.0()', `0-0:96.13.0(${text})`), 'latin1');
+
+  it('reads a DSMR 2.2 telegram whose text message holds "/" as one reading with its own header', () => {
+    const t = withMessage('test-/-test');
+    const { events } = run([t]);
+    expect(events).toEqual([{ type: 'telegram', raw: t.toString('latin1'), crc: 'none' }]);
+  });
+
+  it('reads a DSMR 5 telegram with "/" in a value (CRC over it)', () => {
+    const body = v5.toString('latin1').slice(0, v5.indexOf('!'));
+    const t = withCrc(body.replace('0-0:96.13.0()', '0-0:96.13.0(/ISK5 a/b//c)'));
+    expect(telegrams(run([Buffer.from(t, 'latin1')]).events)).toEqual([t]);
+  });
+
+  it('finds a telegram hidden behind junk that holds a "/" and letters', () => {
+    const junk = Buffer.from('\x00\x13noise /ABC de/fg 12/34\r\n/X\r\n', 'latin1');
+    for (const next of [v5, v22]) {
+      const { events } = run([junk, next]);
+      expect(telegrams(events)).toEqual([next.toString('latin1')]);
+    }
+  });
+
+  it('rescans a telegram without CRC cut short by the next one, wherever the cut is', () => {
+    for (const cut of [2, 5, 20, 100, v22.indexOf('0-0:96.14.0'), v22.indexOf('0-0:96.14.0') + 11, v22.length - 3]) {
+      const { events, framer } = run([v22.subarray(0, cut), v22]);
+      expect(telegrams(events), `cut at ${cut}`).toEqual([v22.toString('latin1')]);
+      expect(framer.stats, `cut at ${cut}`).toMatchObject({ truncated: 1, invalid: 0 });
+    }
+  });
+
+  it('reads a telegram whose "/" follows a stray "/" (the header is the meter\'s)', () => {
+    const { events } = run([Buffer.from('//'), v22]);
+    expect(telegrams(events)).toEqual([v22.toString('latin1')]);
+  });
+
+  it('counts a telegram with a wrong CRC and "/" in its values as one CRC error', () => {
+    const body = v5.toString('latin1').slice(0, v5.indexOf('!'));
+    const bad = withCrc(body.replace('0-0:96.13.0()', '0-0:96.13.0(a/Bc/De)')).replace(/![0-9A-F]{4}/, '!0000');
+    const { events, framer } = run([Buffer.from(bad, 'latin1'), v5]);
+    expect(telegrams(events)).toEqual([v5.toString('latin1')]);
+    expect(framer.stats).toMatchObject({ crcErrors: 1, invalid: 0, truncated: 0 });
+    expect(events[0]).toMatchObject({ type: 'rejected', code: 'P1_CRC_MISMATCH', raw: bad });
+  });
+
+  it('never lets a candidate grow past the telegram size limit, and finds the telegram after it', () => {
+    const framer = new TelegramFramer({ maxTelegramBytes: 1024 });
+    const events: FrameEvent[] = [];
+    // A false start that never ends, fed in small chunks, then a telegram: the buffer stays near the limit.
+    const falseStart = Buffer.concat([Buffer.from('/Abc\r\n'), Buffer.alloc(5000, 0x41)]);
+    let peak = 0;
+    for (let i = 0; i < falseStart.length; i += 64) {
+      events.push(...framer.push(falseStart.subarray(i, i + 64)));
+      peak = Math.max(peak, framer.bufferedBytes);
+    }
+    events.push(...framer.push(v5), ...framer.end());
+    expect(peak).toBeLessThanOrEqual(1024 + 64);
+    expect(telegrams(events)).toEqual([v5.toString('latin1')]);
+    expect(framer.stats.truncated).toBe(1);
+  });
+
+  it('drops a telegram longer than the size limit even when its end arrives in the same chunk', () => {
+    const framer = new TelegramFramer({ maxTelegramBytes: 256 });
+    const events = [...framer.push(Buffer.concat([v5, v22])), ...framer.end()];
+    expect(telegrams(events)).toEqual([]);
+    expect(framer.stats.truncated).toBeGreaterThanOrEqual(2);
+  });
+});

@@ -1,15 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { TelegramFramer, type FrameEvent } from '../../src/telegram/frame.js';
+import type { FrameEvent } from '../../src/telegram/frame.js';
 import { parseTelegram } from '../../src/telegram/parse.js';
+import { crc16OfText, formatCrc } from '../../src/telegram/crc16.js';
 import { fixtureBytes, telegramFiles } from '../support/fixtures.js';
+import { as7E1, chunked, cutsArb, frameAll, junkArb, readings, telegramArb } from '../support/telegram-streams.js';
 
 function frame(chunks: Uint8Array[]): FrameEvent[] {
-  const framer = new TelegramFramer();
-  return [...chunks.flatMap((c) => framer.push(c)), ...framer.end()];
+  return frameAll(chunks).events;
 }
 
-const readings = (events: FrameEvent[]): string[] => events.flatMap((e) => (e.type === 'telegram' ? [e.raw] : []));
+/** The telegram with its CRC computed again when it has one (text up to and including '!', then the digits). */
+function withFreshCrc(text: string): string {
+  const end = /\n!([0-9A-F]{1,4})\r\n$/.exec(text);
+  if (end === null) return text;
+  const upToBang = text.slice(0, end.index + 2);
+  return `${upToBang}${formatCrc(crc16OfText(upToBang))}\r\n`;
+}
 
 /** Fixtures with a CRC, and the offset just after their last CRC digit. */
 const crcFixtures = telegramFiles()
@@ -54,27 +61,39 @@ describe('framer and parser properties', () => {
     });
   }
 
-  it('a stream of valid telegrams split at random chunk boundaries yields exactly those telegrams', () => {
-    const corpus = telegramFiles().map((n) => fixtureBytes(n));
-    // Trailing junk of some fixtures (EasyMeter) is not part of the telegram: compare with a clean framing.
-    const expectedFor = (indices: number[]): string[] => indices.flatMap((i) => readings(frame([corpus[i]!])));
+  it('a stream of valid telegrams (7E1-coded and 8N1) with junk between them, cut anywhere, yields exactly those telegrams', () => {
     fc.assert(
-      fc.property(
-        fc.array(fc.integer({ min: 0, max: corpus.length - 1 }), { minLength: 1, maxLength: 12 }),
-        fc.array(fc.integer({ min: 1, max: 1500 }), { minLength: 1, maxLength: 40 }),
-        (indices, cuts) => {
-          const stream = Buffer.concat(indices.map((i) => corpus[i]!));
-          const chunks: Buffer[] = [];
-          let pos = 0;
-          for (let k = 0; pos < stream.length; k++) {
-            const size = cuts[k % cuts.length]!;
-            chunks.push(stream.subarray(pos, pos + size));
-            pos += size;
-          }
-          expect(readings(frame(chunks))).toEqual(expectedFor(indices));
-        },
-      ),
-      { numRuns: 500 },
+      fc.property(fc.array(fc.tuple(junkArb, telegramArb), { minLength: 1, maxLength: 10 }), junkArb, cutsArb, (parts, tail, cuts) => {
+        const stream = Buffer.concat([...parts.flatMap(([junk, telegram]) => [junk, telegram.bytes]), tail]);
+        expect(readings(frameAll(chunked(stream, cuts)).events)).toEqual(parts.map(([, telegram]) => telegram.text));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('a valid telegram with "/" put into any value is still that one telegram, and a text value keeps it', () => {
+    const valueChar = fc.constantFrom(...'/ABCxyz019-: .'.split(''));
+    fc.assert(
+      fc.property(telegramArb, fc.nat(), fc.nat(), fc.array(valueChar, { maxLength: 6 }), (telegram, lineChoice, offset, more) => {
+        const lines = telegram.text.split('\r\n');
+        const valueLines = lines.flatMap((line, i) => (/^[0-9A-Za-z:.*-]+\(/.test(line) && line.endsWith(')') ? [i] : []));
+        const index = valueLines[lineChoice % valueLines.length]!;
+        const line = lines[index]!;
+        const open = line.lastIndexOf('(');
+        const at = open + 1 + (offset % (line.length - open - 1));
+        const inserted = `/${more.join('')}`;
+        lines[index] = `${line.slice(0, at)}${inserted}${line.slice(at)}`;
+        const text = withFreshCrc(lines.join('\r\n'));
+        const bytes = telegram.sevenBit ? as7E1(text) : Buffer.from(text, 'latin1');
+        expect(readings(frameAll([bytes]).events)).toEqual([text]);
+        const reference = line.slice(0, line.indexOf('('));
+        const before = parseTelegram(telegram.text).objects[reference];
+        // A value kept as sent (text, ids, unknown references) keeps the "/" too.
+        if (line.indexOf('(') === open && before?.value === line.slice(open + 1, -1)) {
+          expect(parseTelegram(text).objects[reference]?.value).toBe(`${line.slice(open + 1, at)}${inserted}${line.slice(at, -1)}`);
+        }
+      }),
+      { numRuns: 1000 },
     );
   });
 });
