@@ -25,6 +25,10 @@ export interface DeadLetter {
   parkedAt: string;
 }
 
+/** Why retention removed records: too old, the files over maxBytes, the filesystem under its floor, a full disk. */
+export const DROP_REASONS = ['age', 'size', 'freeSpace', 'diskFull'] as const;
+export type DropReason = (typeof DROP_REASONS)[number];
+
 export interface SinkCursorStatus {
   sink: string;
   /** Last acknowledged seq (0 when nothing was sent yet). */
@@ -35,6 +39,8 @@ export interface SinkCursorStatus {
   lagSeconds: number;
   /** Records retention removed before this sink had them. */
   dropped: number;
+  /** The same, by reason (persisted since this release; `dropped` also counts what came before). */
+  droppedByReason: Record<DropReason, number>;
   deadLetters: number;
 }
 
@@ -48,6 +54,11 @@ export interface QueueStatus {
   bytesOnDisk: number;
   /** Space set aside to recover from a full disk (see QueueOptions.reserveBytes); 0 while it is released. */
   reserveBytes: number;
+  /** What the reserve and the free-space floor are on this filesystem (scaled to its size, see spaceBudget). */
+  reserveTargetBytes: number;
+  minFreeBytes: number;
+  /** Writes that met a full disk since the queue opened. */
+  diskFull: number;
   durability: 'sync' | 'grouped';
   /** 'recovering'/'down' after a write failed (disk full): appends are refused until the database reopens. */
   state: 'up' | 'recovering' | 'down';
