@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { parseListen, type ListenAddress } from '../config/listen.js';
 import { P1Error } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
+import { listenOn } from '../net/listen.js';
 import { loadAssets, type Asset } from './assets.js';
 import { periodStarts, type HistoryProvider } from './history.js';
 import type { LiveSource } from './live.js';
@@ -136,21 +136,12 @@ export async function createStatusServer(options: StatusServerOptions): Promise<
   server.requestTimeout = 10_000;
   server.headersTimeout = 10_000;
 
-  await new Promise<void>((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException): void => {
-      liveStream?.close();
-      const hint = error.code === 'EADDRINUSE' ? 'address in use (another p1logger?)' : error.code === 'EACCES' ? 'permission denied (ports below 1024 need root)' : error.code === 'EADDRNOTAVAIL' ? 'no such address on this machine' : (error.code ?? error.message);
-      reject(new P1Error('P1_HTTP_LISTEN', `cannot listen on ${listen.host}:${listen.port}: ${hint}; set http.listen / --listen / P1LOGGER_HTTP_LISTEN`, { cause: error }));
-    };
-    server.once('error', onError);
-    server.listen({ host: listen.host, port: listen.port }, () => {
-      server.off('error', onError);
-      resolve();
-    });
+  const bound = await listenOn(server, listen, 'P1_HTTP_LISTEN', 'http.listen / --listen / P1LOGGER_HTTP_LISTEN').catch((error: unknown) => {
+    liveStream?.close();
+    throw error;
   });
   server.on('error', (error) => log.error({ err: error }, 'status server error'));
 
-  const bound = server.address() as AddressInfo;
   const address: ListenAddress = { host: listen.host, port: bound.port };
   const hostForUrl = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
   log.info({ url: `http://${hostForUrl}:${bound.port}/` }, 'status page listening');
