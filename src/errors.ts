@@ -28,7 +28,8 @@ export type P1ErrorCode =
   | 'P1_SINK_UNAVAILABLE'
   | 'P1_CONFIG_INVALID'
   | 'P1_SECRET_FILE_MODE'
-  | 'P1_HTTP_LISTEN';
+  | 'P1_HTTP_LISTEN'
+  | 'P1_RELAY_LISTEN';
 
 export class P1Error extends Error {
   override name = 'P1Error';

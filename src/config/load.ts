@@ -5,7 +5,7 @@ import { readConfigFile, type FileLayer } from './file.js';
 import { flagsLayer, type ConfigFlags } from './flags.js';
 import { ConfigError, toConfigIssues } from './issues.js';
 import { mergeLayers, type ConfigLayer } from './layer.js';
-import { isLoopback, parseListen } from './listen.js';
+import { exposureWarning } from './listen.js';
 import { resolveSecret } from './resolve-secret.js';
 import { configSchema, type ParsedConfig, type ParsedSink } from './schema.js';
 import type { Secret } from './secret.js';
@@ -64,13 +64,11 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   }
   const parsed = result.data;
 
-  const listen = parseListen(parsed.http.listen);
-  if (parsed.http.enabled && listen !== null && !isLoopback(listen.host)) {
-    warnings.push(
-      `http.listen ${parsed.http.listen} is reachable from other machines: anyone on that network can read your meter ` +
-        'readings and status (no authentication); keep 127.0.0.1 unless that is what you want',
-    );
-  }
+  const exposed = [
+    parsed.http.enabled ? exposureWarning('http.listen', parsed.http.listen, 'your meter readings and status') : null,
+    parsed.relay.listen === undefined ? null : exposureWarning('relay.listen', parsed.relay.listen, "your meter's telegrams"),
+  ];
+  for (const warning of exposed) if (warning !== null) warnings.push(warning);
 
   const sinks: SinkConfig[] = [];
   for (const [i, sink] of parsed.sinks.entries()) {

@@ -123,6 +123,22 @@ export const configSchema = z.strictObject({
       })),
     })
     .prefault({}),
+  relay: z
+    .strictObject({
+      listen: z
+        .string()
+        .refine((v) => parseListen(v) !== null, { error: 'not a HOST:PORT address' })
+        .optional()
+        .meta(meta({
+          description: 'Serve every stored telegram, byte for byte, to TCP clients (Home Assistant DSMR "network", DSMR-reader, another p1logger) like ser2net. Off when not set. Anything but loopback exposes your meter readings to the network.',
+          allowed: 'HOST:PORT or [IPv6]:PORT, port 0-65535, e.g. 127.0.0.1:2323',
+        })),
+      maxClients: z.int().min(1).max(100).default(5).meta(meta({
+        description: 'Relay clients served at once; more are refused (closed at once).',
+        allowed: 'an integer from 1 to 100',
+      })),
+    })
+    .prefault({}),
   queue: z
     .strictObject({
       durability: z.enum(['sync', 'grouped']).default('sync').meta(meta({
