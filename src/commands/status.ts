@@ -1,3 +1,4 @@
+import { CONFIG_LOOKUP } from '../config/flags.js';
 import type { Command } from 'commander';
 import { loadConfig, type Config, type ConfigFlags } from '../config.js';
 import { isP1Error } from '../errors.js';
@@ -12,7 +13,7 @@ export function registerStatus(program: Command): void {
   program
     .command('status')
     .description('print the state of the queue in a data directory as JSON (asks the running service when it holds the directory)')
-    .option('--config <file>', 'configuration file to take dataDir from (default: /etc/p1logger/config.yaml when it exists)')
+    .option('--config <file>', `configuration file to take dataDir from (default: ${CONFIG_LOOKUP})`)
     .option('--data-dir <dir>', 'data directory (default: dataDir of the configuration, else ./data)')
     .addHelpText(
       'after',
