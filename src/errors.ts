@@ -44,3 +44,16 @@ export class P1Error extends Error {
 export function isP1Error(error: unknown, code?: P1ErrorCode): error is P1Error {
   return error instanceof P1Error && (code === undefined || error.code === code);
 }
+
+/**
+ * An error about one named thing (a source or sink spec, a secret): `problem` is the message without its subject,
+ * for lists that name the subject themselves (`config check`).
+ */
+export class SubjectError extends P1Error {
+  readonly problem: string;
+
+  constructor(code: P1ErrorCode, subject: string, problem: string, options?: { cause?: unknown; hint?: string }) {
+    super(code, `${subject}: ${problem}${options?.hint === undefined ? '' : ` (${options.hint})`}`, options);
+    this.problem = problem;
+  }
+}

@@ -1,4 +1,5 @@
 import { Document, isScalar } from 'yaml';
+import { redactUrl } from '../sinks/spec.js';
 import type { ParsedConfig, SecretRef } from './schema.js';
 import { MASK } from './secret.js';
 
@@ -7,11 +8,14 @@ function originOf(ref: SecretRef): string {
   return 'env' in ref ? `from env ${ref.env}` : `from file ${ref.file}`;
 }
 
-/** The effective configuration as YAML, each secret shown as `***` with where it comes from as a comment. */
+/**
+ * The effective configuration as YAML, each secret shown as `***` with where it comes from as a comment, and the
+ * user info of sink URLs masked.
+ */
 export function effectiveConfigYaml(parsed: ParsedConfig): string {
   const comments: Array<{ path: (string | number)[]; text: string }> = [];
   const sinks = parsed.sinks.map((sink, i) => {
-    const out: Record<string, unknown> = { ...sink };
+    const out: Record<string, unknown> = { ...sink, url: redactUrl(sink.url) };
     for (const key of ['token', 'password'] as const) {
       const ref = sink[key];
       if (ref === undefined) continue;

@@ -1,4 +1,4 @@
-import { P1Error } from '../errors.js';
+import { SubjectError } from '../errors.js';
 
 /** Serial line settings. DSMR 2.2/3 meters talk 9600 7E1, DSMR 4/5 115200 8N1. */
 export interface SerialSettings {
@@ -68,8 +68,20 @@ export function defaultIntervalS(dsmr: SimulatedDsmr): number {
   return dsmr === '5' ? 1 : 10;
 }
 
+/** What users call their meter's version (the README's table: "4.0 / 4.2", "5.0") -> the line settings it implies. */
+const DSMR_VERSIONS: ReadonlyArray<[string, DsmrPreset]> = [
+  ['2.2', '2.2'],
+  ['3', '3'],
+  ['3.0', '3'],
+  ['4', '4'],
+  ['4.0', '4'],
+  ['4.2', '4'],
+  ['5', '5'],
+  ['5.0', '5'],
+];
+
 const FORMS =
-  'serial:/dev/ttyUSB0[?dsmr=auto|2.2|3|4|5&baud=N&bits=7|8&parity=none|even|odd&stop=1|2&request=dtr|rts|none], ' +
+  'serial:/dev/ttyUSB0[?dsmr=auto|2.2|3|4|4.2|5&baud=N&bits=7|8&parity=none|even|odd&stop=1|2&request=dtr|rts|none], ' +
   'tcp:HOST:PORT, file:PATH[?rate=fast|realtime], simulate[?dsmr=5|2.2&interval=SECONDS&seed=N]';
 
 /**
@@ -78,7 +90,7 @@ const FORMS =
  */
 export function parseSourceSpec(spec: string): SourceSpec {
   const fail = (what: string): never => {
-    throw new P1Error('P1_SOURCE_SPEC', `source "${spec}": ${what}`);
+    throw new SubjectError('P1_SOURCE_SPEC', `source "${spec}"`, what);
   };
   const colon = spec.indexOf(':');
   const question = spec.indexOf('?');
@@ -131,7 +143,8 @@ function oneOf<T extends string>(key: string, value: string | undefined, allowed
 function parseSerial(text: string, fail: Fail): SerialSpec {
   const { path, params } = splitQuery(text, ['dsmr', 'baud', 'bits', 'parity', 'stop', 'request'], fail);
   if (path === '') fail('the serial device path is missing (for example serial:/dev/ttyUSB0)');
-  const dsmr = oneOf('dsmr', params.get('dsmr'), ['auto', '2.2', '3', '4', '5'], fail) ?? 'auto';
+  const version = oneOf('dsmr', params.get('dsmr'), ['auto', ...DSMR_VERSIONS.map(([name]) => name)], fail) ?? 'auto';
+  const dsmr = version === 'auto' ? 'auto' : DSMR_VERSIONS.find(([name]) => name === version)![1];
   const request = oneOf('request', params.get('request'), ['dtr', 'rts', 'none'], fail) ?? 'dtr';
 
   const baudText = params.get('baud');
@@ -191,7 +204,7 @@ function parseFile(text: string, fail: Fail): FileSpec {
 function parseSimulate(text: string, fail: Fail): SimulateSpec {
   if (text !== '' && !text.startsWith('?')) fail('expected simulate or simulate?dsmr=5|2.2&interval=SECONDS&seed=N');
   const { params } = splitQuery(text, ['dsmr', 'interval', 'seed'], fail);
-  const dsmr = oneOf('dsmr', params.get('dsmr'), ['5', '2.2'], fail) ?? '5';
+  const dsmr = oneOf('dsmr', params.get('dsmr'), ['5', '5.0', '2.2'], fail) === '2.2' ? '2.2' : '5';
   const intervalText = params.get('interval');
   const intervalS = intervalText === undefined ? defaultIntervalS(dsmr) : Number(intervalText);
   if (!Number.isFinite(intervalS) || intervalS < 0.01 || intervalS > 3600) {

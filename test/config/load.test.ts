@@ -85,7 +85,7 @@ describe('layers: file < environment < flags', () => {
     expect(fromEnv.config.dataDir).toBe('/a');
     const fromFlags = await load({
       flags: { config: path, source: 'serial:/dev/p1', dataDir: '/b', listen: '[::1]:9002', logLevel: 'debug', sink: ['cosm:http://127.0.0.1:1/v2/feeds/7'] },
-      env: { P1LOGGER_SOURCE: 'file:/tmp/capture.txt', P1LOGGER_DATA_DIR: '/c' },
+      env: { P1LOGGER_SOURCE: 'file:/tmp/capture.txt', P1LOGGER_DATA_DIR: '/c', COSM_API_KEY: 'key' },
     });
     expect(fromFlags.config).toMatchObject({ source: 'serial:/dev/p1', dataDir: '/b', http: { listen: '[::1]:9002' }, log: { level: 'debug' } });
     expect(fromFlags.config.sinks).toEqual([{ name: 'cosm', url: 'cosm:http://127.0.0.1:1/v2/feeds/7', batchSize: 500, maxRetryDelaySeconds: 300 }]);
@@ -173,10 +173,10 @@ describe('errors name where, the key, the bad value and what is allowed', () => 
     { name: 'sinks not a list', yaml: 'sinks: influxdb:http://x\n', where: ':1', key: 'sinks', value: '"influxdb:http://x"', allowed: /list of sinks/ },
     { name: 'missing sink url', yaml: 'sinks:\n  - name: a\n    batchSize: 10\n', where: ':2', key: 'sinks[0].url', value: null, allowed: /influxdb:URL\?org=O&bucket=B/ },
     { name: 'bad sink spec', yaml: 'sinks:\n  - name: a\n    url: mysql://x\n', where: ':3', key: 'sinks[0].url', value: '"mysql://x"', allowed: /influxdb-v1:URL\?db=D/ },
-    { name: 'bad sink name', yaml: 'sinks:\n  - name: "my sink"\n    url: cosm:http://127.0.0.1/v2/feeds/1\n', where: ':2', key: 'sinks[0].name', value: '"my sink"', allowed: /letters, digits/ },
+    { name: 'bad sink name', yaml: 'sinks:\n  - name: "my sink"\n    url: influxdb-v1:http://127.0.0.1/?db=p1\n', where: ':2', key: 'sinks[0].name', value: '"my sink"', allowed: /letters, digits/ },
     {
       name: 'duplicate sink name',
-      yaml: 'sinks:\n  - name: a\n    url: cosm:http://127.0.0.1/v2/feeds/1\n  - name: a\n    url: cosm:http://127.0.0.1/v2/feeds/2\n',
+      yaml: 'sinks:\n  - name: a\n    url: influxdb-v1:http://127.0.0.1/?db=p1\n  - name: a\n    url: influxdb-v1:http://127.0.0.1/?db=p2\n',
       where: ':4',
       key: 'sinks[1].name',
       value: '"a"',
