@@ -22,6 +22,7 @@ export type P1ErrorCode =
   | 'P1_QUEUE_CLOSED'
   | 'P1_QUEUE_DISK_FULL'
   | 'P1_QUEUE_IO'
+  | 'P1_QUEUE_CORRUPT'
   | 'P1_SINK_SPEC'
   | 'P1_SINK_AUTH'
   | 'P1_SINK_NOT_FOUND'

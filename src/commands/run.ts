@@ -123,7 +123,7 @@ export async function runService(settings: RunSettings, logger: Logger, options:
     return 1;
   } finally {
     await service?.stop();
-    systemd.close();
+    await systemd.close();
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
   }

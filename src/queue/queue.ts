@@ -6,8 +6,9 @@ import { silentLogger, type Logger } from '../log.js';
 import { directorySize, ensureReserve, freeBytes, isDiskFull, releaseReserve } from './disk.js';
 import * as keys from './keys.js';
 import { notWritable, openError } from './open-error.js';
+import { decodeRecord, encodeRecord, recordOf } from './record-format.js';
 import { droppedBySink, recordsForBytes } from './retention.js';
-import type { DeadLetter, QueueRecord, QueueStatus, SinkCursorStatus, TelegramLog } from './types.js';
+import type { DeadLetter, FrameProtocol, QueueRecord, QueueStatus, SinkCursorStatus, TelegramLog } from './types.js';
 
 export type Durability = 'sync' | 'grouped';
 
@@ -82,6 +83,8 @@ const REOPEN_DELAYS_MS = [1000, 5000, 30_000];
  * DSMR 5 telegrams per round trip to LevelDB's thread: reading was a quarter of a backlog drain's time.
  */
 const READ_BATCH = { fillCache: false, highWaterMarkBytes: 256 * 1024 };
+/** Records are binary (record-format.ts); everything else in the database is JSON. */
+const RECORD_VALUE = { valueEncoding: 'buffer' } as const;
 
 /**
  * The durable store-and-forward log on LevelDB: `<dataDir>/queue` holds the records, the sinks' cursors, dead
@@ -182,14 +185,14 @@ export class Queue implements TelegramLog {
     return queue;
   }
 
-  append(raw: string, receivedAt: Date = this.now()): Promise<QueueRecord> {
+  append(raw: string, receivedAt: Date = this.now(), protocol: FrameProtocol = 'dsmr'): Promise<QueueRecord> {
     try {
       this.assertWritable();
       if (this.state !== 'up') throw this.lastError ?? new P1Error('P1_QUEUE_IO', `queue ${this.dbDir} is recovering`);
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
-    const record: QueueRecord = { seq: ++this.assigned, receivedAt: receivedAt.toISOString(), raw };
+    const record: QueueRecord = { seq: ++this.assigned, receivedAt: receivedAt.toISOString(), protocol, raw };
     return new Promise<QueueRecord>((resolve, reject) => {
       this.buffer.push({ record, resolve, reject });
       this.scheduleFlush();
@@ -202,7 +205,7 @@ export class Queue implements TelegramLog {
     // LevelDB shows a batch to readers before its write has been reported back here; lastSeq moves only then.
     if (limit <= 0 || this.lastSeq === null) return out;
     const range = keys.recordsBetween(Math.max(after, this.floor), this.lastSeq);
-    for (const value of await db.values({ ...range, limit, ...READ_BATCH }).all()) out.push(asRecord(value));
+    for (const value of await db.values({ ...range, limit, ...READ_BATCH, ...RECORD_VALUE }).all()) out.push(decodeRecord(value));
     return out;
   }
 
@@ -214,8 +217,8 @@ export class Queue implements TelegramLog {
     const out: QueueRecord[] = [];
     if (range.limit <= 0 || this.lastSeq === null) return out;
     // ISO strings of toISOString() (UTC, fixed width) sort like the times they name.
-    for await (const value of db.values(keys.recordsBetween(Math.max(range.afterSeq ?? 0, this.floor), this.lastSeq))) {
-      const record = asRecord(value);
+    for await (const value of db.values({ ...keys.recordsBetween(Math.max(range.afterSeq ?? 0, this.floor), this.lastSeq), ...RECORD_VALUE })) {
+      const record = decodeRecord(value);
       if ((from !== undefined && record.receivedAt < from) || (to !== undefined && record.receivedAt >= to)) continue;
       out.push(record);
       if (out.length >= range.limit) break;
@@ -279,8 +282,8 @@ export class Queue implements TelegramLog {
     if (this.state === 'recovering') await this.exclusive(() => Promise.resolve());
     const db = this.state === 'up' ? this.db : undefined;
     const getRecord = async (seq: number | null): Promise<QueueRecord | undefined> => {
-      const value: unknown = db === undefined || seq === null ? undefined : await db.get(keys.recordKey(seq));
-      return value === undefined ? undefined : asRecord(value);
+      const value = db === undefined || seq === null ? undefined : await db.get(keys.recordKey(seq), RECORD_VALUE);
+      return value === undefined ? undefined : decodeRecord(value);
     };
     const first = await getRecord(this.firstSeq);
     const last = await getRecord(this.lastSeq);
@@ -401,7 +404,7 @@ export class Queue implements TelegramLog {
     if (batch.length === 0) return;
     try {
       await this.db.batch(
-        batch.map(({ record }) => ({ type: 'put' as const, key: keys.recordKey(record.seq), value: record })),
+        batch.map(({ record }) => ({ type: 'put' as const, key: keys.recordKey(record.seq), value: encodeRecord(record), ...RECORD_VALUE })),
         { sync: true },
       );
     } catch (error) {
@@ -501,8 +504,8 @@ export class Queue implements TelegramLog {
   /** Starts at the first live record: the keys retention deleted before stay as tombstones until compacted. */
   private async countOlderThan(cutoff: string): Promise<number> {
     let count = 0;
-    for await (const value of this.db.values(keys.recordsAfter(this.floor))) {
-      if (asRecord(value).receivedAt >= cutoff) break;
+    for await (const value of this.db.values({ ...keys.recordsAfter(this.floor), ...RECORD_VALUE })) {
+      if (decodeRecord(value).receivedAt >= cutoff) break;
       count++;
     }
     return count;
@@ -621,20 +624,12 @@ async function reserveSize(path: string): Promise<number> {
   }
 }
 
-function asRecord(value: unknown): QueueRecord {
-  const r = value as Partial<QueueRecord> | null;
-  if (r === null || typeof r !== 'object' || typeof r.seq !== 'number' || typeof r.receivedAt !== 'string' || typeof r.raw !== 'string') {
-    throw new P1Error('P1_QUEUE_IO', `queue record is not { seq, receivedAt, raw }: ${JSON.stringify(value).slice(0, 120)}`);
-  }
-  return { seq: r.seq, receivedAt: r.receivedAt, raw: r.raw };
-}
-
 function asDeadLetter(value: unknown): StoredDeadLetter {
   const d = value as Partial<StoredDeadLetter> | null;
   if (d === null || typeof d !== 'object' || typeof d.sink !== 'string' || typeof d.reason !== 'string') {
     throw new P1Error('P1_QUEUE_IO', `dead letter is not { sink, seq, reason, parkedAt, record }: ${JSON.stringify(value).slice(0, 120)}`);
   }
-  const record = asRecord(d.record);
+  const record = recordOf(d.record);
   return { sink: d.sink, seq: record.seq, reason: d.reason, parkedAt: String(d.parkedAt), record };
 }
 

@@ -1,10 +1,19 @@
-/** One stored telegram: the raw text as received (the record of truth) and when it was received. */
+/**
+ * The kinds of frame a record can hold, as stored (record-format.ts); a new protocol is one more name here.
+ * A record written by a later release with a name this one does not know is reported as unreadable, not guessed at.
+ */
+export const FRAME_PROTOCOLS = ['dsmr'] as const;
+export type FrameProtocol = (typeof FRAME_PROTOCOLS)[number];
+
+/** One stored frame: its bytes as received (the record of truth), what kind of frame it is, and when it came. */
 export interface QueueRecord {
   /** Monotonic across restarts, starting at 1; never reused. */
   seq: number;
   /** ISO 8601 UTC receive time. */
   receivedAt: string;
-  /** The telegram from '/' through the CRC line end, latin1 (one char per byte). */
+  /** 'dsmr': a DSMR text telegram; records of the first release (format v1) are all 'dsmr'. */
+  protocol: FrameProtocol;
+  /** The frame's bytes, latin1 (one char per byte, any byte value): for DSMR '/' through the CRC line end. */
   raw: string;
 }
 
@@ -48,7 +57,7 @@ export interface QueueStatus {
 /** The durable log between acquisition and the uploaders (implemented on LevelDB in queue.ts). */
 export interface TelegramLog {
   /** Stores the telegram durably (per the durability setting) before resolving. */
-  append(raw: string, receivedAt?: Date): Promise<QueueRecord>;
+  append(raw: string, receivedAt?: Date, protocol?: FrameProtocol): Promise<QueueRecord>;
   /** Records with seq > after, in order, at most `limit`. */
   readAfter(after: number, limit: number): Promise<QueueRecord[]>;
   /** Records received in [from, to), in order, at most `limit` after `afterSeq`. */

@@ -32,7 +32,7 @@ const MAX_CRC_DIGITS = 4;
 const PARITY_ERROR = 0x00;
 
 /** DSMR 4+ telegrams always carry a meter time with S/W; one that has it but no CRC lost its CRC. */
-const DSMR4_TIMESTAMP = /\n0-0:1\.0\.0\(\d{12}[SW]\)/;
+const DSMR4_TIMESTAMP = /\n0-0:1\.0\.0\(\d{12}[SWsw]\)/;
 const DATA_LINE = /\n\d{1,3}-\d{1,3}:/;
 
 /**
@@ -157,11 +157,15 @@ export class TelegramFramer {
     let end: number;
     if (i >= buf.length) {
       if (!atEnd) return NEED_MORE;
-      // At the end of the stream only a full 4-digit CRC is known to be complete.
-      if (digits < MAX_CRC_DIGITS) {
+      // At the end of the stream a full 4-digit CRC is complete, and so is a telegram that sends none: its "!" is
+      // its last byte. A DSMR 4/5 telegram (meter time with S/W) that stops at "!" was cut before its CRC.
+      if (digits === 0 ? DSMR4_TIMESTAMP.test(buf.toString('latin1', start, i)) : digits < MAX_CRC_DIGITS) {
         this.dropTruncated(events, buf.length - start);
         return buf.length;
       }
+      end = i;
+    } else if (digits === 0 && buf[i] === SLASH) {
+      // No CRC and no line end: the next telegram's "/" ends this one.
       end = i;
     } else if (buf[i] === CR || buf[i] === LF) {
       end = i + 1;

@@ -318,7 +318,7 @@ function legacyGas(groups: string[], timeZone: string): CosemObject {
   return { value, unit: groups[5]!, time: parseDsmrTime(groups[0]!, timeZone) };
 }
 
-const TIMESTAMP = /^\d{12}[SW]?$/;
+const TIMESTAMP = /^\d{12}[SWsw]?$/;
 
 /** Unknown references: the common shapes, plus the raw line so nothing is lost. */
 function genericObject(groups: string[], line: string, timeZone: string): CosemObject {

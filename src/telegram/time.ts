@@ -1,6 +1,7 @@
 /**
  * DSMR timestamps -> ISO 8601 with the meter's offset.
- * DSMR 4/5 send `YYMMDDhhmmssX` where X is S (summer, +02:00) or W (winter, +01:00). DSMR 2.2/3 send
+ * DSMR 4/5 send `YYMMDDhhmmssX` where X is S (summer, +02:00) or W (winter, +01:00); some Landis+Gyr E350
+ * firmware writes it in lower case, which means the same. DSMR 2.2/3 send
  * `YYMMDDhhmmss` in local time without a flag; the offset then comes from the tz database.
  */
 
@@ -67,7 +68,7 @@ export function parseDsmrTime(text: string, timeZone = 'Europe/Amsterdam'): stri
   const local = readLocal(text);
   if (local === null) return null;
   if (text.length === 13) {
-    const flag = text.charCodeAt(12);
+    const flag = text.charCodeAt(12) & ~0x20; // s/w as S/W
     if (flag === 0x53 /* S */) return `${isoLocal(local)}+02:00`;
     if (flag === 0x57 /* W */) return `${isoLocal(local)}+01:00`;
     return null;

@@ -43,7 +43,7 @@ describe('append and read', () => {
     let queue = await openQueue();
     const raw = 'latin1 \xff\xe9\x00\r\n' + makeTelegram(1);
     const first = await queue.append(raw, new Date('2024-05-01T10:00:00Z'));
-    expect(first).toEqual({ seq: 1, receivedAt: '2024-05-01T10:00:00.000Z', raw });
+    expect(first).toEqual({ seq: 1, receivedAt: '2024-05-01T10:00:00.000Z', protocol: 'dsmr', raw });
     await appendMany(queue, 2, 9);
     await queue.close();
 

@@ -53,6 +53,25 @@ describe('TelegramFramer', () => {
     expect(telegrams(events)).toHaveLength(1);
   });
 
+  it('reads a telegram without CRC that ends the input at its "!" once the input ends', () => {
+    const bare = v22.subarray(0, v22.length - 2); // no CR LF after "!"
+    const framer = new TelegramFramer();
+    expect(telegrams(framer.push(bare))).toEqual([]); // a live stream: the line end may still come
+    expect(framer.end()).toEqual([{ type: 'telegram', raw: bare.toString('latin1'), crc: 'none' }]);
+  });
+
+  it('reads a telegram without CRC and without line end on a live stream when the next "/" arrives', () => {
+    const bare = v22.subarray(0, v22.length - 2);
+    const framer = new TelegramFramer();
+    expect(telegrams([...framer.push(bare), ...framer.push(v5)])).toEqual([bare.toString('latin1'), v5.toString('latin1')]);
+  });
+
+  it('counts a DSMR 4/5 telegram that ends the input at its "!" (CRC not sent yet) as truncated', () => {
+    const { events, framer } = run([v5.subarray(0, v5.indexOf('!') + 1)]);
+    expect(events).toEqual([{ type: 'truncated', bytes: v5.indexOf('!') + 1 }]);
+    expect(framer.stats.invalid).toBe(0);
+  });
+
   it('never reports a telegram with a wrong CRC as a reading, and says why', () => {
     const bad = Buffer.from(v5.toString('latin1').replace('000004.426', '000004.427'), 'latin1');
     const { events, framer } = run([bad, v5]);
@@ -68,6 +87,12 @@ describe('TelegramFramer', () => {
 
   it('rejects a DSMR 4/5 telegram whose CRC is missing', () => {
     const text = v5.toString('latin1').replace('!6EEE', '!');
+    const { events } = run([Buffer.from(text, 'latin1')]);
+    expect(events).toEqual([expect.objectContaining({ type: 'rejected', code: 'P1_TELEGRAM_INVALID', reason: 'DSMR 4/5 telegram without its CRC' })]);
+  });
+
+  it('knows a DSMR 4/5 telegram by its meter time with a lower-case season flag too', () => {
+    const text = v5.toString('latin1').replace('!6EEE', '!').replace('(170102192002W)', '(170102192002w)');
     const { events } = run([Buffer.from(text, 'latin1')]);
     expect(events).toEqual([expect.objectContaining({ type: 'rejected', code: 'P1_TELEGRAM_INVALID', reason: 'DSMR 4/5 telegram without its CRC' })]);
   });

@@ -50,6 +50,16 @@ describe('parseTelegram', () => {
     );
   });
 
+  it('reads lower-case season flags in meter and M-Bus times (Landis+Gyr E350), known references and unknown', () => {
+    const t = parseTelegram(
+      telegram('/XMX5TEST', '', '0-0:1.0.0(150701192959s)', '0-1:24.2.1(150701190000s)(00845.206*m3)', '0-0:99.9.9(151201120000w)(5.5*m3)', '!'),
+    );
+    expect(t.time).toBe('2015-07-01T19:29:59+02:00');
+    expect(t.objects['0-1:24.2.1']).toEqual({ value: 845.206, unit: 'm3', time: '2015-07-01T19:00:00+02:00' });
+    expect(t.objects['0-0:99.9.9']).toMatchObject({ value: 5.5, unit: 'm3', time: '2015-12-01T12:00:00+01:00' });
+    expect(t.errors).toBeUndefined();
+  });
+
   it('accepts LF-only line ends (captures converted by editors)', () => {
     const t = parseTelegram('/X\n\n1-0:1.8.1(000001.000*kWh)\n!\n');
     expect(t.objects['1-0:1.8.1']?.value).toBe(1);

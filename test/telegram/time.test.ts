@@ -11,6 +11,14 @@ describe('DSMR timestamps', () => {
     expect(parseDsmrTime(text)).toBe(iso);
   });
 
+  // Some Landis+Gyr E350 firmware writes the flag in lower case (dsmr-reader accepts it too).
+  it.each([
+    ['150701190000s', '2015-07-01T19:00:00+02:00'],
+    ['161113205757w', '2016-11-13T20:57:57+01:00'],
+  ])('%s with a lower-case flag reads as upper case -> %s', (text, iso) => {
+    expect(parseDsmrTime(text)).toBe(iso);
+  });
+
   it.each([
     ['120531230000', 'Europe/Amsterdam', '2012-05-31T23:00:00+02:00'],
     ['161107190000', 'Europe/Amsterdam', '2016-11-07T19:00:00+01:00'],
