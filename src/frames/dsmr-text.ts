@@ -56,7 +56,8 @@ function trailer(buf: Uint8Array, bang: number, atEnd: boolean): DsmrTextRead {
     if (i + 1 >= buf.length) return atEnd ? { kind: 'telegram', end: i + 1 } : { kind: 'need-more' };
     return { kind: 'telegram', end: (buf[i + 1]! & 0x7f) === LF ? i + 2 : i + 1 };
   }
-  // Anything else after the digits: the telegram framer reports the malformed trailer.
+  // A telegram without CRC that the next one's '/' ends; anything else, the telegram framer reports as malformed.
+  if (byte === SLASH) return { kind: 'telegram', end: i };
   return { kind: 'telegram', end: i + 1 };
 }
 
