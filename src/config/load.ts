@@ -8,6 +8,7 @@ import { mergeLayers, type ConfigLayer } from './layer.js';
 import { isLoopback, parseListen } from './listen.js';
 import { resolveSecret } from './resolve-secret.js';
 import { configSchema, type ParsedConfig, type ParsedSink } from './schema.js';
+import { assertMeterKey } from './meter-keys.js';
 import type { Secret } from './secret.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/p1logger/config.yaml';
@@ -15,7 +16,11 @@ export const DEFAULT_CONFIG_PATH = '/etc/p1logger/config.yaml';
 /** A sink as the uploaders get it: secrets resolved (and still masked when printed or logged). */
 export type SinkConfig = Omit<ParsedSink, 'token' | 'password'> & { token?: Secret; password?: Secret };
 /** The effective configuration of a running p1logger. */
-export type Config = Omit<ParsedConfig, 'sinks'> & { sinks: SinkConfig[] };
+export type Config = Omit<ParsedConfig, 'sinks' | 'decryptionKey' | 'authenticationKey'> & {
+  sinks: SinkConfig[];
+  decryptionKey?: Secret;
+  authenticationKey?: Secret;
+};
 
 export interface LoadConfigOptions {
   /** Flags of the command line, `--config` included. */
@@ -83,7 +88,17 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
     }
     sinks.push(out);
   }
-  return { config: { ...parsed, sinks }, parsed, file: file?.path ?? null, warnings };
+  const { decryptionKey, authenticationKey, ...settings } = parsed;
+  const config: Config = { ...settings, sinks };
+  if (options.resolveSecrets !== false) {
+    for (const [key, ref] of [['decryptionKey', decryptionKey], ['authenticationKey', authenticationKey]] as const) {
+      if (ref === undefined) continue;
+      const secret = await resolveSecret(ref, key, { env, cwd, configFile: inlineFrom(layers, file, [key]) });
+      assertMeterKey(key, secret);
+      config[key] = secret;
+    }
+  }
+  return { config, parsed, file: file?.path ?? null, warnings };
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -1,4 +1,4 @@
-import { resolveSecret } from '../config/resolve-secret.js';
+import { secretFromEnv } from '../config/resolve-secret.js';
 import type { Secret } from '../config/secret.js';
 import { P1Error } from '../errors.js';
 import type { SinkSpec } from './spec.js';
@@ -31,19 +31,6 @@ interface Context {
 }
 
 /**
- * The value of `NAME` from the environment, else from the file `NAME_FILE` names (systemd's LoadCredential= and
- * Docker secrets work that way). A file readable by group or others is refused with P1_SECRET_FILE_MODE.
- */
-async function fromEnv(name: string, ctx: Context): Promise<string | undefined> {
-  const value = ctx.env[name];
-  if (value !== undefined && value !== '') return value;
-  const file = ctx.env[`${name}_FILE`];
-  if (file === undefined || file === '') return undefined;
-  const secret = await resolveSecret({ file }, `${name}_FILE`, { env: ctx.env, cwd: ctx.cwd, configFile: null });
-  return secret.reveal();
-}
-
-/**
  * A sink's credentials: the configuration's first, else the environment's (INFLUX_TOKEN; INFLUX_USERNAME and
  * INFLUX_PASSWORD; COSM_API_KEY; each also as NAME_FILE). A Cosm feed without an API key is a configuration error.
  */
@@ -56,7 +43,7 @@ export async function resolveSinkSecrets(
   const out: SinkSecrets = {};
   switch (spec.kind) {
     case 'influxdb': {
-      const token = configured.token?.reveal() ?? (await fromEnv(SECRET_ENV.influxToken, ctx));
+      const token = configured.token?.reveal() ?? (await secretFromEnv(SECRET_ENV.influxToken, ctx));
       if (token !== undefined) out.token = token;
       break;
     }
@@ -64,13 +51,13 @@ export async function resolveSinkSecrets(
       const username = configured.username ?? spec.username ?? ctx.env[SECRET_ENV.influxUsername];
       if (username !== undefined && username !== '') {
         out.username = username;
-        const password = configured.password?.reveal() ?? spec.password ?? (await fromEnv(SECRET_ENV.influxPassword, ctx));
+        const password = configured.password?.reveal() ?? spec.password ?? (await secretFromEnv(SECRET_ENV.influxPassword, ctx));
         if (password !== undefined) out.password = password;
       }
       break;
     }
     case 'cosm': {
-      const key = configured.token?.reveal() ?? (await fromEnv(SECRET_ENV.cosmApiKey, ctx));
+      const key = configured.token?.reveal() ?? (await secretFromEnv(SECRET_ENV.cosmApiKey, ctx));
       if (key === undefined) {
         throw new P1Error(
           'P1_CONFIG_INVALID',
