@@ -295,6 +295,15 @@ export class FrameDetector {
   }
 }
 
+/**
+ * Whether the event is a whole frame the meter sent: a reading, or a ciphered frame that passed its CRC but could
+ * not be read (no key, wrong key). Either proves the line settings right.
+ */
+export function provesLine(event: DetectorEvent): boolean {
+  if (event.type === 'telegram' || event.type === 'dlms') return true;
+  return event.type === 'frame-rejected' && (event.code === 'P1_KEY_REQUIRED' || event.code === 'P1_DECRYPT_FAILED');
+}
+
 const STARTS = new Uint8Array(256);
 for (const byte of [SLASH, SLASH_WITH_PARITY, HDLC_FLAG, MBUS_START, APDU.generalGloCiphering]) STARTS[byte] = 1;
 
