@@ -44,6 +44,12 @@ export function envLayer(env: NodeJS.ProcessEnv): { layer: ConfigLayer; warnings
   const warnings: string[] = [];
   for (const [name, text] of Object.entries(env)) {
     if (!name.startsWith(ENV_PREFIX) || text === undefined) continue;
+    const secretFile = name.endsWith('_FILE') ? byName.get(name.slice(0, -'_FILE'.length)) : undefined;
+    if (secretFile?.kind === 'secret') {
+      // NAME_FILE names a file holding the secret, as for the sinks' INFLUX_TOKEN_FILE.
+      entries.push({ path: secretFile.path, value: { file: text }, origin: name });
+      continue;
+    }
     const field = byName.get(name);
     if (field === undefined) {
       if (!SWITCHES.includes(name)) warnings.push(`environment variable ${name} is not a p1logger setting; ignored (known: ${[...byName.keys(), ...SWITCHES].join(', ')})`);

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { P1Error, SubjectError, type P1ErrorCode } from '../errors.js';
+import { isP1Error, P1Error, SubjectError, type P1ErrorCode } from '../errors.js';
 import { checkSinkSecrets } from '../sinks/secrets.js';
 import { parseSinkSpec, withoutUserInfo, type SinkSpec } from '../sinks/spec.js';
 import { CONFIG_PATH_ENV, envLayer } from './env.js';
@@ -10,6 +10,7 @@ import { isPlainObject, mergeLayers, type ConfigLayer } from './layer.js';
 import { exposureWarning } from './listen.js';
 import { resolveSecret, type SecretContext } from './resolve-secret.js';
 import { configSchema, SECRET_ALLOWED, secretRef, type ParsedConfig, type ParsedSink } from './schema.js';
+import { assertMeterKey } from './meter-keys.js';
 import { Secret } from './secret.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/p1logger/config.yaml';
@@ -17,7 +18,11 @@ export const DEFAULT_CONFIG_PATH = '/etc/p1logger/config.yaml';
 /** A sink as the uploaders get it: secrets resolved (and still masked when printed or logged). */
 export type SinkConfig = Omit<ParsedSink, 'token' | 'password'> & { token?: Secret; password?: Secret };
 /** The effective configuration of a running p1logger. */
-export type Config = Omit<ParsedConfig, 'sinks'> & { sinks: SinkConfig[] };
+export type Config = Omit<ParsedConfig, 'sinks' | 'decryptionKey' | 'authenticationKey'> & {
+  sinks: SinkConfig[];
+  decryptionKey?: Secret;
+  authenticationKey?: Secret;
+};
 
 export interface LoadConfigOptions {
   /** Flags of the command line, `--config` included. */
@@ -75,6 +80,22 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
       }
     }
   }
+  const meterKeys: Pick<Config, 'decryptionKey' | 'authenticationKey'> = {};
+  if (options.resolveSecrets !== false && result.success) {
+    for (const key of ['decryptionKey', 'authenticationKey'] as const) {
+      const ref = result.data[key];
+      if (ref === undefined) continue;
+      try {
+        const secret = await resolveSecret(ref, key, { env, cwd, configFile: inlineFrom(layers, file, [key]) });
+        assertMeterKey(key, secret);
+        meterKeys[key] = secret;
+      } catch (error) {
+        if (error instanceof SubjectError) issues.push(secretIssue(where([key]), key, error.problem, error.code));
+        else if (isP1Error(error)) issues.push(secretIssue(where([key]), key, error.message, error.code));
+        else throw error;
+      }
+    }
+  }
   if (!result.success || issues.length > 0) throw new ConfigError(issues);
   const parsed = result.data;
 
@@ -83,8 +104,10 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
     parsed.relay.listen === undefined ? null : exposureWarning('relay.listen', parsed.relay.listen, "your meter's telegrams"),
   ];
   for (const warning of exposed) if (warning !== null) warnings.push(warning);
+  const { decryptionKey: _decryptionKey, authenticationKey: _authenticationKey, ...settings } = parsed;
   const config: Config = {
-    ...parsed,
+    ...settings,
+    ...meterKeys,
     sinks: options.resolveSecrets !== false ? sinks : parsed.sinks.map(({ token: _t, password: _p, ...rest }) => ({ ...rest, url: withoutUserInfo(rest.url) })),
   };
   return { config, parsed, file: file?.path ?? null, warnings };

@@ -24,7 +24,14 @@ export function effectiveConfigYaml(parsed: ParsedConfig): string {
     }
     return out;
   });
-  const doc = new Document({ ...parsed, sinks });
+  const top: Record<string, unknown> = { ...parsed, sinks };
+  for (const key of ['decryptionKey', 'authenticationKey'] as const) {
+    const ref = parsed[key];
+    if (ref === undefined) continue;
+    top[key] = MASK;
+    comments.push({ path: [key], text: ` ${originOf(ref)}` });
+  }
+  const doc = new Document(top);
   for (const { path, text } of comments) {
     const node = doc.getIn(path, true);
     if (isScalar(node)) node.comment = text;

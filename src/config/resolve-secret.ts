@@ -68,3 +68,16 @@ export async function resolveSecret(ref: SecretRef, key: string, ctx: SecretCont
     await handle.close();
   }
 }
+
+/**
+ * The value of `NAME` from the environment, else from the file `NAME_FILE` names (systemd's LoadCredential= and
+ * Docker secrets work that way). A file readable by group or others is refused with P1_SECRET_FILE_MODE.
+ */
+export async function secretFromEnv(name: string, ctx: { env: NodeJS.ProcessEnv; cwd: string }): Promise<string | undefined> {
+  const value = ctx.env[name];
+  if (value !== undefined && value !== '') return value;
+  const file = ctx.env[`${name}_FILE`];
+  if (file === undefined || file === '') return undefined;
+  const secret = await resolveSecret({ file }, `${name}_FILE`, { env: ctx.env, cwd: ctx.cwd, configFile: null });
+  return secret.reveal();
+}

@@ -122,6 +122,16 @@ export const configSchema = z.strictObject({
       description: 'Time zone of DSMR 2.2/3 meter clocks (they send no offset), and of "today" and "this month" on the status page.',
       allowed: 'a tz database zone, e.g. Europe/Amsterdam or Europe/Brussels',
     })),
+  decryptionKey: secretRef.optional().meta(meta({
+    description: 'Encryption key of a meter that encrypts what it sends (Luxembourg\'s Smarty, Austrian and other encrypted HAN ports): the 32 hex digits the grid operator gives. Also from `P1LOGGER_DECRYPTION_KEY` or a file named by `P1LOGGER_DECRYPTION_KEY_FILE`.',
+    allowed: `${SECRET_ALLOWED}; the value is 32 hex digits`,
+    secret: true,
+  })),
+  authenticationKey: secretRef.optional().meta(meta({
+    description: 'Authentication key, where the grid operator gives one (32 hex digits). Default: the key every Smarty uses, 00112233445566778899AABBCCDDEEFF. Also `P1LOGGER_AUTHENTICATION_KEY` / `P1LOGGER_AUTHENTICATION_KEY_FILE`.',
+    allowed: `${SECRET_ALLOWED}; the value is 32 hex digits`,
+    secret: true,
+  })),
   http: z
     .strictObject({
       listen: z

@@ -2,7 +2,7 @@
  * The kinds of frame a record can hold, as stored (record-format.ts); a new protocol is one more name here.
  * A record written by a later release with a name this one does not know is reported as unreadable, not guessed at.
  */
-export const FRAME_PROTOCOLS = ['dsmr'] as const;
+export const FRAME_PROTOCOLS = ['dsmr', 'dlms'] as const;
 export type FrameProtocol = (typeof FRAME_PROTOCOLS)[number];
 
 /** One stored frame: its bytes as received (the record of truth), what kind of frame it is, and when it came. */
@@ -11,7 +11,11 @@ export interface QueueRecord {
   seq: number;
   /** ISO 8601 UTC receive time. */
   receivedAt: string;
-  /** 'dsmr': a DSMR text telegram; records of the first release (format v1) are all 'dsmr'. */
+  /**
+   * 'dsmr': a DSMR text telegram (also one that came encrypted, as decrypted); 'dlms': a DLMS data-notification
+   * APDU, decrypted when it came encrypted, without its HDLC or M-Bus frames. Records of the first release
+   * (format v1) are all 'dsmr'.
+   */
   protocol: FrameProtocol;
   /** The frame's bytes, latin1 (one char per byte, any byte value): for DSMR '/' through the CRC line end. */
   raw: string;

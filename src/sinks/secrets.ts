@@ -1,4 +1,4 @@
-import { resolveSecret } from '../config/resolve-secret.js';
+import { secretFromEnv } from '../config/resolve-secret.js';
 import type { Secret } from '../config/secret.js';
 import { SubjectError, type P1ErrorCode } from '../errors.js';
 import type { SinkSpec } from './spec.js';
@@ -40,20 +40,15 @@ export interface SecretProblem {
 }
 
 /**
- * The value of `NAME` from the environment, else from the file `NAME_FILE` names (systemd's LoadCredential= and
- * Docker secrets work that way). A file readable by group or others is refused with P1_SECRET_FILE_MODE.
+ * The value of `NAME` from the environment, else from the file `NAME_FILE` names; a file that cannot be read (missing,
+ * open to group or others) is a problem of that variable, not an exception.
  */
 async function fromEnv(name: string, field: SecretProblem['field'], ctx: Context, problems: SecretProblem[]): Promise<string | undefined> {
-  const value = ctx.env[name];
-  if (value !== undefined && value !== '') return value;
-  const variable = `${name}_FILE`;
-  const file = ctx.env[variable];
-  if (file === undefined || file === '') return undefined;
   try {
-    return (await resolveSecret({ file }, variable, { env: ctx.env, cwd: ctx.cwd, configFile: null })).reveal();
+    return await secretFromEnv(name, ctx);
   } catch (error) {
     if (!(error instanceof SubjectError)) throw error;
-    problems.push({ code: error.code, variable, field, problem: error.problem });
+    problems.push({ code: error.code, variable: `${name}_FILE`, field, problem: error.problem });
     return undefined;
   }
 }

@@ -1,7 +1,7 @@
 import { P1Error } from '../errors.js';
 import type { Logger } from '../log.js';
 import { RepeatedLog } from '../log/repeated.js';
-import { TelegramFramer } from '../telegram/frame.js';
+import { FrameDetector, provesLine } from '../frames/detector.js';
 import { backoffDelay, type BackoffPolicy } from './backoff.js';
 import type { SourceState, SourceStats } from './source.js';
 import { wait } from './wait.js';
@@ -27,7 +27,7 @@ export interface ReconnectOptions {
   description: string;
   logger: Logger;
   stats: SourceStats;
-  /** No complete telegram for this long drops the link and opens it again (read on every link: auto-detection shortens it). */
+  /** No complete frame for this long drops the link and opens it again (read on every link: auto-detection shortens it). */
   silenceMs: () => number;
   backoff: BackoffPolicy;
   random?: () => number;
@@ -151,8 +151,9 @@ async function* pump(
       silenceMs,
     );
   };
-  // The watchdog frames a copy of the stream only to know that whole telegrams still arrive.
-  const framer = new TelegramFramer();
+  // The watchdog frames a copy of the stream only to know that whole frames still arrive (no keys needed: an
+  // encrypted frame that passed its CRC proves the line as well as a readable one).
+  const framer = new FrameDetector();
   let parityHint = false;
   signal.addEventListener('abort', notify);
   arm();
@@ -180,7 +181,7 @@ async function* pump(
         options.stats.bytes += chunk.length;
         for (const event of framer.push(chunk)) {
           if (event.type === 'hint') parityHint ||= event.code === 'P1_PARITY_7E1';
-          else if (event.type === 'telegram') {
+          else if (provesLine(event)) {
             onHealthy();
             arm();
             options.onTelegram?.({ parityHint });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, configFields, loadConfig, type LoadConfigOptions } from '../../src/config.js';
 import { isP1Error } from '../../src/errors.js';
+import { Secret } from '../../src/config/secret.js';
 
 let dir: string;
 const NO_DEFAULT = '/nonexistent/p1logger/config.yaml';
@@ -109,6 +110,9 @@ describe('layers: file < environment < flags', () => {
       value: [{ name: 'v1', url: 'influxdb-v1:http://127.0.0.1:8086?db=p1', batchSize: 100, maxRetryDelaySeconds: 300 }],
     },
     'log.level': { env: 'warn', value: 'warn' },
+    // Meter keys are secrets: resolved, masked (test/config/meter-keys.test.ts checks the values).
+    decryptionKey: { env: '00112233445566778899aabbccddeeff', value: expect.any(Secret) },
+    authenticationKey: { env: '00112233445566778899AABBCCDDEEFF', value: expect.any(Secret) },
   };
 
   it('every key outside lists has a P1LOGGER_ variable derived from its path', () => {
@@ -168,7 +172,7 @@ describe('errors name where, the key, the bad value and what is allowed', () => 
     { name: 'time zone', yaml: 'timeZone: Mars/Olympus\n', where: ':1', key: 'timeZone', value: '"Mars/Olympus"', allowed: /tz database zone/ },
     { name: 'log level', yaml: 'log: { level: loud }\n', where: ':1', key: 'log.level', value: '"loud"', allowed: /fatal, error, warn, info, debug, trace, silent/ },
     { name: 'unknown key', yaml: 'http:\n  listen: 127.0.0.1:8080\n  lisen: 1\n', where: ':3', key: 'http.lisen', value: null, allowed: /in http: listen, enabled/ },
-    { name: 'unknown top-level key', yaml: 'datadir: /x\n', where: ':1', key: 'datadir', value: null, allowed: /at the top level: source, dataDir, timeZone, http, relay, queue, sinks, log/ },
+    { name: 'unknown top-level key', yaml: 'datadir: /x\n', where: ':1', key: 'datadir', value: null, allowed: /at the top level: source, dataDir, timeZone, decryptionKey, authenticationKey, http, relay, queue, sinks, log/ },
     { name: 'section of the wrong type', yaml: 'http: 8080\n', where: ':1', key: 'http', value: '8080', allowed: /mapping with the keys listen, enabled/ },
     { name: 'sinks not a list', yaml: 'sinks: influxdb:http://x\n', where: ':1', key: 'sinks', value: '"influxdb:http://x"', allowed: /list of sinks/ },
     { name: 'missing sink url', yaml: 'sinks:\n  - name: a\n    batchSize: 10\n', where: ':2', key: 'sinks[0].url', value: null, allowed: /influxdb:URL\?org=O&bucket=B/ },
