@@ -7,8 +7,8 @@ import type { SinkStatus, StatusSnapshot } from './status.js';
 /** The running parts, as service.ts holds them. */
 export interface SnapshotParts {
   source: { description: string; stats: SourceStats };
-  /** Framer counters (the service's acquisition counters have the same names). */
-  counters: FramerStats;
+  /** Framer counters (the service's acquisition counters have the same names), and what the queue stored. */
+  counters: FramerStats & { stored?: number; storeFailed?: number };
   queue: QueueStatus;
   uploaders: ReadonlyArray<Pick<UploaderStats, 'name' | 'state' | 'retries' | 'lastError'>>;
   /** Receive time of the last good telegram (LiveFeed.lastTelegramAt). */
@@ -33,6 +33,7 @@ export function statusSnapshot(parts: SnapshotParts): StatusSnapshot {
       retries: u.retries,
       deadLetters: c?.deadLetters ?? 0,
       dropped: c?.dropped ?? 0,
+      ...(c === undefined ? {} : { droppedByReason: c.droppedByReason }),
       lastError: u.lastError,
     };
   });
@@ -53,5 +54,13 @@ export function statusSnapshot(parts: SnapshotParts): StatusSnapshot {
       state: q.state,
     },
     sinks,
+    storage: {
+      stored: parts.counters.stored ?? 0,
+      storeFailed: parts.counters.storeFailed ?? 0,
+      diskFullEvents: q.diskFull,
+      reserveBytes: q.reserveBytes,
+      reserveTargetBytes: q.reserveTargetBytes,
+      minFreeBytes: q.minFreeBytes,
+    },
   };
 }

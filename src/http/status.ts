@@ -1,4 +1,4 @@
-import type { QueueStatus } from '../queue/types.js';
+import type { DropReason, QueueStatus } from '../queue/types.js';
 import type { SourceState } from '../sources/source.js';
 import type { FramerStats } from '../telegram/frame.js';
 
@@ -18,7 +18,24 @@ export interface SinkStatus {
   deadLetters: number;
   /** Removed by retention before this sink had them. */
   dropped: number;
+  /** The same by reason: too old, files over maxBytes, filesystem under its floor, a full disk. */
+  droppedByReason?: Record<DropReason, number>;
   lastError: string | null;
+}
+
+/** Whether telegrams get stored: what could not be, and the state of the space kept for a full disk. */
+export interface StorageStatus {
+  /** Telegrams appended durably since start. */
+  stored: number;
+  /** Telegrams that passed their CRC but could not be stored (queue down: disk full with no room to make, I/O error). */
+  storeFailed: number;
+  /** Writes that met a full disk since start (each time the oldest records made room). */
+  diskFullEvents: number;
+  /** The reserve file now (0 while it is given back) and what it should be on this filesystem. */
+  reserveBytes: number;
+  reserveTargetBytes: number;
+  /** Free-space floor retention keeps. */
+  minFreeBytes: number;
 }
 
 /**
@@ -35,6 +52,7 @@ export interface StatusSnapshot {
   intervalSeconds: number;
   queue: Pick<QueueStatus, 'records' | 'bytesOnDisk' | 'firstSeq' | 'lastSeq' | 'firstReceivedAt' | 'lastReceivedAt'> & { state?: QueueStatus['state'] };
   sinks: SinkStatus[];
+  storage?: StorageStatus;
 }
 
 export interface Health {
