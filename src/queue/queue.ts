@@ -31,7 +31,7 @@ export interface QueueOptions {
   minFreeBytes?: number;
   /**
    * The reserve file, given back when the disk is full so the database can reopen, and recreated as soon as there is
-   * room. At most this (default 32 MiB), 1/32 of a smaller filesystem; 0: none.
+   * room. At most this (default 16 MiB), 1/32 of a smaller filesystem; 0: none.
    */
   reserveBytes?: number;
   /** How often retention runs while the queue is open. Default 60 s; 0: only when enforceRetention() is called. */
@@ -54,7 +54,7 @@ export const QUEUE_DEFAULTS = {
   maxAgeMs: 30 * 24 * 3600 * 1000,
   maxBytes: 1024 ** 3,
   minFreeBytes: 64 * 1024 ** 2,
-  reserveBytes: 32 * 1024 ** 2,
+  reserveBytes: 16 * 1024 ** 2,
   retentionIntervalMs: 60_000,
 };
 
