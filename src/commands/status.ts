@@ -102,7 +102,7 @@ export async function withQueue(
   }
 }
 
-async function configOf(flags: DataDirFlags): Promise<Config> {
+export async function configOf(flags: DataDirFlags): Promise<Config> {
   const configFlags: ConfigFlags = {};
   if (flags.config !== undefined) configFlags.config = flags.config;
   if (flags.dataDir !== undefined) configFlags.dataDir = flags.dataDir;

@@ -54,6 +54,7 @@ function storageFamilies(report: StatusReport): Family[] {
     { name: 'p1logger_telegrams_stored_total', help: 'Telegrams appended durably to the queue.', type: 'counter', samples: [{ value: storage.stored }] },
     { name: 'p1logger_telegrams_store_failed_total', help: 'Good telegrams that could not be stored (queue down: full disk, I/O error): lost.', type: 'counter', samples: [{ value: storage.storeFailed }] },
     { name: 'p1logger_queue_disk_full_total', help: 'Writes that met a full disk (the oldest records made room).', type: 'counter', samples: [{ value: storage.diskFullEvents }] },
+    { name: 'p1logger_queue_unreadable_records', help: 'Stored records that could not be read back (damaged storage): skipped.', type: 'gauge', samples: [{ value: storage.unreadable ?? 0 }] },
     { name: 'p1logger_queue_reserve_bytes', help: 'Size of the reserve file kept for a full disk (0 while given back).', type: 'gauge', samples: [{ value: storage.reserveBytes }] },
   ];
 }

@@ -61,6 +61,9 @@ export function statusSnapshot(parts: SnapshotParts): StatusSnapshot {
       reserveBytes: q.reserveBytes,
       reserveTargetBytes: q.reserveTargetBytes,
       minFreeBytes: q.minFreeBytes,
+      unreadable: q.unreadable,
+      corruption: q.corruption,
+      corruptCopies: q.corruptCopies,
     },
   };
 }

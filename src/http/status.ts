@@ -36,6 +36,11 @@ export interface StorageStatus {
   reserveTargetBytes: number;
   /** Free-space floor retention keeps. */
   minFreeBytes: number;
+  /** Stored records that could not be read back (damaged storage): skipped and logged. */
+  unreadable?: number;
+  /** What opening did about a damaged queue, and damaged queues moved aside still in the data directory. */
+  corruption?: QueueStatus['corruption'];
+  corruptCopies?: string[];
 }
 
 /**
@@ -85,6 +90,8 @@ export function evaluateHealth(snapshot: StatusSnapshot, nowMs: number, uptimeSe
     if (age > limit) reasons.push(`no telegram for ${Math.round(age)} s (expected one every ${snapshot.intervalSeconds} s)`);
   }
   if (snapshot.queue.state !== undefined && snapshot.queue.state !== 'up') reasons.push(`queue is ${snapshot.queue.state}`);
+  // Until the operator has looked at it and removed it: a new queue was begun, what the old one held is not sent.
+  for (const copy of snapshot.storage?.corruptCopies ?? []) reasons.push(`a damaged queue was moved aside to ${copy}`);
   for (const sink of snapshot.sinks) {
     if (sink.state === 'failing') reasons.push(`sink ${sink.name} is failing${sink.lastError === null ? '' : `: ${sink.lastError}`}`);
   }
