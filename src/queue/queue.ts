@@ -280,8 +280,17 @@ export class Queue implements TelegramLog {
     const db = await this.ready();
     // LevelDB shows a batch to readers before its write has been reported back here; lastSeq moves only then.
     if (limit <= 0 || this.lastSeq === null) return [];
-    const start = Math.max(after, this.floor);
     const last = this.lastSeq;
+    const out: QueueRecord[] = [];
+    // A batch that was all unreadable must not look like the end of the log to the uploader: read on past it.
+    for (let start = Math.max(after, this.floor); out.length === 0 && start < last; ) {
+      start = await this.readBatch(db, start, last, limit, out);
+    }
+    return out;
+  }
+
+  /** Reads records after `start` (up to `last`, at most `limit`) into `out`; returns the last seq looked at. */
+  private async readBatch(db: Db, start: number, last: number, limit: number, out: QueueRecord[]): Promise<number> {
     let entries: Array<[string, unknown]>;
     try {
       entries = await db.iterator({ ...keys.recordsBetween(start, last), limit, ...READ_BATCH, ...RECORD_VALUE }).all();
@@ -290,7 +299,6 @@ export class Queue implements TelegramLog {
       this.log.error({ err: error, afterSeq: start }, 'reading the queue failed on damaged data; reading key by key');
       entries = await this.readKeyByKey(db, start, Math.min(last, start + limit));
     }
-    const out: QueueRecord[] = [];
     let next = start + 1;
     for (const [key, value] of entries) {
       const seq = keys.seqOfRecordKey(key);
@@ -303,8 +311,11 @@ export class Queue implements TelegramLog {
       }
     }
     // Fewer than asked and the log goes on: the rest of the run is missing too.
-    if (entries.length < limit && next <= last) this.markUnreadable(next, last, 'missing');
-    return out;
+    if (entries.length < limit && next <= last) {
+      this.markUnreadable(next, last, 'missing');
+      return last;
+    }
+    return next - 1;
   }
 
   private async readKeyByKey(db: Db, after: number, last: number): Promise<Array<[string, unknown]>> {

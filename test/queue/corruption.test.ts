@@ -43,12 +43,8 @@ async function drain(queue: Queue): Promise<QueueRecord[]> {
   const out: QueueRecord[] = [];
   for (let after = 0; ; ) {
     const batch = await queue.readAfter(after, 250);
-    if (batch.length === 0) {
-      const status = await queue.status();
-      if (status.lastSeq === null || after >= status.lastSeq) return out;
-      after += 250; // a whole batch unreadable: go on after it, as the uploader's cursor would
-      continue;
-    }
+    // Empty means the end of the log, also when whole batches before it were unreadable.
+    if (batch.length === 0) return out;
     out.push(...batch);
     after = batch[batch.length - 1]!.seq;
   }
@@ -95,6 +91,20 @@ describe('storage failures', () => {
     expect((await reopened.status()).unreadable).toBe(1);
     await reopened.close();
     expect(logLines.join('')).toContain('fails its checksum');
+  });
+
+  it('a whole batch of garbled records: the reader is handed the next good ones, not an empty end of the log', async () => {
+    const queue = await Queue.open(dir, quiet);
+    await Promise.all(Array.from({ length: 400 }, (_, i) => queue.append(makeTelegram(i))));
+    await queue.close();
+    const db = new Level<string, Buffer>(join(dir, 'queue'), { valueEncoding: 'buffer' });
+    await db.batch(Array.from({ length: 300 }, (_, i) => ({ type: 'put' as const, key: `rec/${String(i + 1).padStart(16, '0')}`, value: Buffer.from([2, 0, 0, 0, 0, 0, 0]) })));
+    await db.close();
+    const reopened = await Queue.open(dir, quiet);
+    const batch = await reopened.readAfter(0, 250);
+    expect(batch.map((r) => r.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i + 301));
+    expect((await reopened.status()).unreadable).toBe(300);
+    await reopened.close();
   });
 
   it('an empty CURRENT file: LevelDB repair restores the queue whole, and says so', async () => {
