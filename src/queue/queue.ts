@@ -414,8 +414,9 @@ export class Queue implements TelegramLog {
     if (this.state === 'recovering') await this.exclusive(() => Promise.resolve());
     const db = this.state === 'up' ? this.db : undefined;
     const getRecord = async (seq: number | null): Promise<QueueRecord | undefined> => {
-      const value = db === undefined || seq === null ? undefined : await db.get(keys.recordKey(seq), RECORD_VALUE);
-      return value === undefined ? undefined : decodeRecord(value);
+      const value = db === undefined || seq === null ? undefined : await db.get(keys.recordKey(seq), RECORD_VALUE).catch(() => undefined);
+      // A damaged record has no time to show; readers count it.
+      return value === undefined ? undefined : decodeOrUndefined(value);
     };
     const first = await getRecord(this.firstSeq);
     const last = await getRecord(this.lastSeq);
@@ -706,7 +707,9 @@ export class Queue implements TelegramLog {
   private async countOlderThan(cutoff: string): Promise<number> {
     let count = 0;
     for await (const value of this.db.values({ ...keys.recordsAfter(this.floor), ...RECORD_VALUE })) {
-      if (decodeRecord(value).receivedAt >= cutoff) break;
+      // A damaged record goes with its neighbours: it has no time of its own to keep it.
+      const record = decodeOrUndefined(value);
+      if (record !== undefined && record.receivedAt >= cutoff) break;
       count++;
     }
     return count;
@@ -829,6 +832,14 @@ async function reserveSize(path: string): Promise<number> {
     return (await stat(path)).size;
   } catch {
     return 0;
+  }
+}
+
+function decodeOrUndefined(value: unknown): QueueRecord | undefined {
+  try {
+    return decodeRecord(value);
+  } catch {
+    return undefined;
   }
 }
 
