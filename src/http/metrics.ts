@@ -47,6 +47,18 @@ function render(families: readonly Family[]): string {
 const SINK_STATES: readonly SinkState[] = ['ok', 'retrying', 'failing'];
 const SOURCE_STATES = ['connecting', 'open', 'waiting', 'closed'] as const;
 
+function storageFamilies(report: StatusReport): Family[] {
+  const storage = report.storage;
+  if (storage === undefined) return [];
+  return [
+    { name: 'p1logger_telegrams_stored_total', help: 'Telegrams appended durably to the queue.', type: 'counter', samples: [{ value: storage.stored }] },
+    { name: 'p1logger_telegrams_store_failed_total', help: 'Good telegrams that could not be stored (queue down: full disk, I/O error): lost.', type: 'counter', samples: [{ value: storage.storeFailed }] },
+    { name: 'p1logger_queue_disk_full_total', help: 'Writes that met a full disk (the oldest records made room).', type: 'counter', samples: [{ value: storage.diskFullEvents }] },
+    { name: 'p1logger_queue_unreadable_records', help: 'Stored records that could not be read back (damaged storage): skipped.', type: 'gauge', samples: [{ value: storage.unreadable ?? 0 }] },
+    { name: 'p1logger_queue_reserve_bytes', help: 'Size of the reserve file kept for a full disk (0 while given back).', type: 'gauge', samples: [{ value: storage.reserveBytes }] },
+  ];
+}
+
 function seconds(iso: string | null): number | null {
   return iso === null ? null : Date.parse(iso) / 1000;
 }
@@ -81,6 +93,13 @@ export function renderMetrics(report: StatusReport): string {
     { name: 'p1logger_sink_retries_total', help: 'Failed send attempts that were retried.', type: 'counter', samples: perSink((s) => s.retries) },
     { name: 'p1logger_sink_dead_letters', help: 'Telegrams the sink refused, parked with the reason.', type: 'gauge', samples: perSink((s) => s.deadLetters) },
     { name: 'p1logger_sink_dropped_total', help: 'Telegrams retention removed before the sink had them.', type: 'counter', samples: perSink((s) => s.dropped) },
+    {
+      name: 'p1logger_sink_dropped_by_reason_total',
+      help: 'The same by reason: age, size (maxBytes), freeSpace (the floor), diskFull.',
+      type: 'counter',
+      samples: report.sinks.flatMap((s) => Object.entries(s.droppedByReason ?? {}).map(([reason, value]) => ({ labels: { sink: s.name, reason }, value }))),
+    },
+    ...storageFamilies(report),
     {
       name: 'p1logger_sink_state',
       help: 'Sink state: 1 for the current state (ok, retrying, failing).',

@@ -9,8 +9,8 @@ export interface SnapshotParts {
   /** The data directory (realpath), for clients to check. */
   dataDir?: string;
   source: { description: string; stats: SourceStats };
-  /** Framer counters (the service's acquisition counters have the same names). */
-  counters: FramerStats;
+  /** Framer counters (the service's acquisition counters have the same names), and what the queue stored. */
+  counters: FramerStats & { stored?: number; storeFailed?: number };
   queue: QueueStatus;
   uploaders: ReadonlyArray<Pick<UploaderStats, 'name' | 'state' | 'retries' | 'lastError'>>;
   /** Receive time of the last good telegram (LiveFeed.lastTelegramAt). */
@@ -35,6 +35,7 @@ export function statusSnapshot(parts: SnapshotParts): StatusSnapshot {
       retries: u.retries,
       deadLetters: c?.deadLetters ?? 0,
       dropped: c?.dropped ?? 0,
+      ...(c === undefined ? {} : { droppedByReason: c.droppedByReason }),
       lastError: u.lastError,
     };
   });
@@ -56,5 +57,16 @@ export function statusSnapshot(parts: SnapshotParts): StatusSnapshot {
       state: q.state,
     },
     sinks,
+    storage: {
+      stored: parts.counters.stored ?? 0,
+      storeFailed: parts.counters.storeFailed ?? 0,
+      diskFullEvents: q.diskFull,
+      reserveBytes: q.reserveBytes,
+      reserveTargetBytes: q.reserveTargetBytes,
+      minFreeBytes: q.minFreeBytes,
+      unreadable: q.unreadable,
+      corruption: q.corruption,
+      corruptCopies: q.corruptCopies,
+    },
   };
 }
