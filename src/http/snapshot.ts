@@ -2,6 +2,7 @@ import type { QueueStatus } from '../queue/types.js';
 import type { SourceStats } from '../sources/source.js';
 import type { FramerStats } from '../telegram/frame.js';
 import type { UploaderStats } from '../delivery/uploader.js';
+import type { RelayStats } from '../relay/relay.js';
 import type { SinkStatus, StatusSnapshot } from './status.js';
 
 /** The running parts, as service.ts holds them. */
@@ -15,6 +16,7 @@ export interface SnapshotParts {
   lastTelegramAt: string | null;
   /** LiveFeed.intervalSeconds. */
   intervalSeconds: number;
+  relay?: RelayStats;
 }
 
 /**
@@ -53,5 +55,6 @@ export function statusSnapshot(parts: SnapshotParts): StatusSnapshot {
       state: q.state,
     },
     sinks,
+    ...(parts.relay === undefined ? {} : { relay: parts.relay }),
   };
 }

@@ -1,6 +1,7 @@
 import type { QueueStatus } from '../queue/types.js';
 import type { SourceState } from '../sources/source.js';
 import type { FramerStats } from '../telegram/frame.js';
+import type { RelayStats } from '../relay/relay.js';
 
 export type SinkState = 'ok' | 'retrying' | 'failing';
 
@@ -35,6 +36,8 @@ export interface StatusSnapshot {
   intervalSeconds: number;
   queue: Pick<QueueStatus, 'records' | 'bytesOnDisk' | 'firstSeq' | 'lastSeq' | 'firstReceivedAt' | 'lastReceivedAt'> & { state?: QueueStatus['state'] };
   sinks: SinkStatus[];
+  /** The P1 relay, when relay.listen is set. */
+  relay?: RelayStats;
 }
 
 export interface Health {
