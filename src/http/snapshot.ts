@@ -2,6 +2,7 @@ import type { QueueStatus } from '../queue/types.js';
 import type { SourceStats } from '../sources/source.js';
 import type { FramerStats } from '../telegram/frame.js';
 import type { UploaderStats } from '../delivery/uploader.js';
+import type { RelayStats } from '../relay/relay.js';
 import type { SinkStatus, StatusSnapshot } from './status.js';
 
 /** The running parts, as service.ts holds them. */
@@ -17,6 +18,7 @@ export interface SnapshotParts {
   lastTelegramAt: string | null;
   /** LiveFeed.intervalSeconds. */
   intervalSeconds: number;
+  relay?: RelayStats;
 }
 
 /**
@@ -68,5 +70,6 @@ export function statusSnapshot(parts: SnapshotParts): StatusSnapshot {
       corruption: q.corruption,
       corruptCopies: q.corruptCopies,
     },
+    ...(parts.relay === undefined ? {} : { relay: parts.relay }),
   };
 }

@@ -1,6 +1,7 @@
 import type { DropReason, QueueStatus } from '../queue/types.js';
 import type { SourceState } from '../sources/source.js';
 import type { FramerStats } from '../telegram/frame.js';
+import type { RelayStats } from '../relay/relay.js';
 
 export type SinkState = 'ok' | 'retrying' | 'failing';
 
@@ -60,6 +61,8 @@ export interface StatusSnapshot {
   queue: Pick<QueueStatus, 'records' | 'bytesOnDisk' | 'firstSeq' | 'lastSeq' | 'firstReceivedAt' | 'lastReceivedAt'> & { state?: QueueStatus['state'] };
   sinks: SinkStatus[];
   storage?: StorageStatus;
+  /** The P1 relay, when relay.listen is set. */
+  relay?: RelayStats;
 }
 
 export interface Health {
