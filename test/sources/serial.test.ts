@@ -109,7 +109,9 @@ describe('serial source through socat pseudo-terminals', () => {
     await pair.kill();
     await until(() => reader.source.stats.state !== 'open', 5000, 'the source to notice');
     const before = reader.telegrams.length;
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Gone long enough to be retried more than once (counted, not timed: backoff is slower under load).
+    const notFound = (): number => log.lines.filter((l) => l.code === 'P1_PORT_NOT_FOUND').length;
+    await until(() => notFound() >= 2, 10_000, 'retries while the port is gone');
     await pair.startSocat();
     pair.feed(() => V5, 50);
     await until(() => reader.telegrams.length >= before + 3, 10_000, 'telegrams after the restart');
@@ -121,7 +123,7 @@ describe('serial source through socat pseudo-terminals', () => {
     expect(warnings).not.toContain('P1_SOURCE_SILENT');
     // While it was gone the link dangled: "not found", warned once however often it was retried.
     expect(warnings.filter((c) => c === 'P1_PORT_NOT_FOUND').length).toBe(1);
-    expect(log.lines.filter((l) => l.code === 'P1_PORT_NOT_FOUND').length).toBeGreaterThan(1);
+    expect(notFound()).toBeGreaterThan(1);
     expect(reader.error).toBeUndefined();
   });
 
