@@ -1,3 +1,4 @@
+import { isLetter } from './dsmr-text.js';
 import type { FrameRead, FrameReader, HintEvent } from './frame.js';
 
 /*
@@ -106,9 +107,4 @@ export class GcmRecogniser implements FrameReader {
     if (end > buf.length) return atEnd ? NONE : MORE;
     return { kind: 'unread', end, hints: [ENCRYPTED_HINT] };
   }
-}
-
-function isLetter(c: number): boolean {
-  const upper = c & ~0x20;
-  return upper >= 0x41 && upper <= 0x5a;
 }
