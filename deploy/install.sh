@@ -15,7 +15,8 @@
 set -euo pipefail
 
 usage() {
-  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+  # The comment block at the top, without its "# ".
+  awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"
 }
 
 ROOT="${DESTDIR:-}"
@@ -119,6 +120,13 @@ install_app() {
 }
 
 ensure_user() {
+  if [ "$LIVE" = no ] && [ ! -f "$ROOT/etc/passwd" ]; then
+    # An empty root (a package being built): the target's users are made where it is installed, not invented here.
+    say "$ROOT/etc/passwd does not exist: the user $SERVICE_USER (group dialout) is not created; on the target:" \
+      "useradd --system --user-group --groups dialout --home-dir /var/lib/p1logger --shell /usr/sbin/nologin $SERVICE_USER" \
+      "&& chown $SERVICE_USER: /var/lib/p1logger && chgrp $SERVICE_USER /etc/p1logger /etc/p1logger/config.yaml"
+    return
+  fi
   if ! grep -q '^dialout:' "$ROOT/etc/group" 2>/dev/null; then
     groupadd "${root_opt[@]}" --system dialout
   fi
@@ -134,15 +142,18 @@ ensure_user() {
 install_files() {
   install -D -m 0644 "$SRC/deploy/p1logger.service" "$UNIT"
   install -D -m 0644 "$SRC/deploy/99-p1logger.rules" "$RULE"
-  local uid gid
-  uid="$(id_of passwd "$SERVICE_USER")"
-  gid="$(id_of group "$SERVICE_USER")"
-  # Ownership needs root; an unprivileged --root install (packaging) leaves it to the package.
+  # Ownership needs root and the service user; an unprivileged or user-less --root install leaves it to the package.
   local as_root=() as_group=() as_user=()
   if [ "$(id -u)" -eq 0 ]; then
     as_root=(-o 0 -g 0)
-    as_group=(-o 0 -g "$gid")
-    as_user=(-o "$uid" -g "$gid")
+    as_group=("${as_root[@]}")
+    if user_exists; then
+      local uid gid
+      uid="$(id_of passwd "$SERVICE_USER")"
+      gid="$(id_of group "$SERVICE_USER")"
+      as_group=(-o 0 -g "$gid")
+      as_user=(-o "$uid" -g "$gid")
+    fi
   fi
   # Config readable by the service, writable by root only; secrets (env) by root only.
   install -d -m 0750 "${as_group[@]}" "$ETC"

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 
 type Register = (program: Command) => void;
@@ -20,9 +21,13 @@ const commands: Record<string, () => Promise<Register>> = {
   config: async () => (await import('./commands/config.js')).registerConfig,
 };
 
+// package.json sits one level above both src/ (tsx) and dist/ (the built CLI).
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
 const program = new Command();
 program
   .name('p1logger')
+  .version(version, '-V, --version', 'print the version of p1logger and exit')
   .description('Reads DSMR/P1 smart meter telegrams, stores them durably, forwards them to InfluxDB and Cosm-style feeds.')
   .showHelpAfterError()
   .exitOverride((error) => {

@@ -7,6 +7,8 @@ export type P1ErrorCode =
   | 'P1_FILE_NOT_FOUND'
   | 'P1_CRC_MISMATCH'
   | 'P1_TELEGRAM_INVALID'
+  | 'P1_DECRYPT_FAILED'
+  | 'P1_KEY_REQUIRED'
   | 'P1_PORT_NOT_FOUND'
   | 'P1_PORT_PERMISSION'
   | 'P1_PORT_NOT_SERIAL'
@@ -20,6 +22,7 @@ export type P1ErrorCode =
   | 'P1_QUEUE_CLOSED'
   | 'P1_QUEUE_DISK_FULL'
   | 'P1_QUEUE_IO'
+  | 'P1_QUEUE_CORRUPT'
   | 'P1_SINK_SPEC'
   | 'P1_SINK_AUTH'
   | 'P1_SINK_NOT_FOUND'
@@ -27,7 +30,8 @@ export type P1ErrorCode =
   | 'P1_SINK_UNAVAILABLE'
   | 'P1_CONFIG_INVALID'
   | 'P1_SECRET_FILE_MODE'
-  | 'P1_HTTP_LISTEN';
+  | 'P1_HTTP_LISTEN'
+  | 'P1_RELAY_LISTEN';
 
 export class P1Error extends Error {
   override name = 'P1Error';
@@ -41,4 +45,17 @@ export class P1Error extends Error {
 
 export function isP1Error(error: unknown, code?: P1ErrorCode): error is P1Error {
   return error instanceof P1Error && (code === undefined || error.code === code);
+}
+
+/**
+ * An error about one named thing (a source or sink spec, a secret): `problem` is the message without its subject,
+ * for lists that name the subject themselves (`config check`).
+ */
+export class SubjectError extends P1Error {
+  readonly problem: string;
+
+  constructor(code: P1ErrorCode, subject: string, problem: string, options?: { cause?: unknown; hint?: string }) {
+    super(code, `${subject}: ${problem}${options?.hint === undefined ? '' : ` (${options.hint})`}`, options);
+    this.problem = problem;
+  }
 }

@@ -1,3 +1,4 @@
+import { CONFIG_LOOKUP } from '../config/flags.js';
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { P1Error } from '../errors.js';
@@ -30,7 +31,7 @@ export function registerBackfill(program: Command): void {
     .requiredOption('--sink <spec|name>', 'where to: a sink spec (influxdb:URL?org=O&bucket=B, influxdb-v1:URL?db=D[&rp=R], cosm:URL/v2/feeds/ID) or the name of a sink in the configuration file')
     .requiredOption('--from <time>', 'first receive time, included (ISO 8601: 2024-05-01, 2024-05-01T10:00:00+02:00)', parseTimeOption)
     .option('--to <time>', 'receive time to stop before, excluded (ISO 8601; default: everything stored)', parseTimeOption)
-    .option('--config <file>', 'configuration file for dataDir and named sinks (default: /etc/p1logger/config.yaml when it exists)')
+    .option('--config <file>', `configuration file for dataDir and named sinks (default: ${CONFIG_LOOKUP})`)
     .option('--data-dir <dir>', 'data directory (default: dataDir of the configuration, else ./data)')
     .option('--time-zone <zone>', 'tz database zone of DSMR 2.2/3 meter clocks (default: Europe/Amsterdam)')
     .option('--retries <n>', 'give up after this many failed attempts of one request (network errors, 5xx, 429)', parseCount, 10)

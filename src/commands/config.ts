@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { isP1Error } from '../errors.js';
 import { loadConfig } from '../config/load.js';
 import { effectiveConfigYaml } from '../config/print.js';
-import type { ConfigFlags } from '../config/flags.js';
+import { CONFIG_LOOKUP, type ConfigFlags } from '../config/flags.js';
 
 interface CheckOptions extends Omit<ConfigFlags, 'config'> {
   skipSecrets?: boolean;
@@ -17,7 +17,7 @@ export function registerConfig(program: Command): void {
       'validate a configuration file (plus P1LOGGER_* variables and flags) as `run` would, and print the effective ' +
         'configuration with secrets masked; exit 0 when valid, 2 when not',
     )
-    .argument('[file]', 'configuration file (default: $P1LOGGER_CONFIG, else /etc/p1logger/config.yaml when it exists, else the embedded default)')
+    .argument('[file]', `configuration file (default: ${CONFIG_LOOKUP})`)
     .option('--source <spec>', 'override source')
     .option('--data-dir <dir>', 'override dataDir')
     .option('--sink <[name=]spec>', 'override sinks, repeatable', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])

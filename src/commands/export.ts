@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { CONFIG_LOOKUP } from '../config/flags.js';
 import { InvalidArgumentError, type Command } from 'commander';
 import { telegramToJson } from '../telegram/ndjson.js';
 import { parseTelegram } from '../telegram/parse.js';
@@ -18,7 +19,7 @@ export function registerExport(program: Command): void {
   program
     .command('export')
     .description('write the stored telegrams of a time range: the raw bytes as received, or parsed NDJSON')
-    .option('--config <file>', 'configuration file to take dataDir from (default: /etc/p1logger/config.yaml when it exists)')
+    .option('--config <file>', `configuration file to take dataDir from (default: ${CONFIG_LOOKUP})`)
     .option('--data-dir <dir>', 'data directory (default: dataDir of the configuration, else ./data)')
     .option('--from <time>', 'first receive time, included (ISO 8601: 2024-05-01, 2024-05-01T10:00:00+02:00)', parseTime)
     .option('--to <time>', 'receive time to stop before, excluded (ISO 8601)', parseTime)

@@ -1,3 +1,4 @@
+import { CONFIG_LOOKUP } from '../config/flags.js';
 import { InvalidArgumentError, type Command } from 'commander';
 import { openCapture } from '../sources/capture-file.js';
 import { loadConfig } from '../config.js';
@@ -24,7 +25,7 @@ export function registerImport(program: Command): void {
     .command('import')
     .description('store a raw capture of P1 telegrams in the queue, so that it can be sent anywhere (p1logger backfill)')
     .argument('<file>', 'capture file (bytes as the meter sent them)')
-    .option('--config <file>', 'configuration file to take dataDir from (default: /etc/p1logger/config.yaml when it exists)')
+    .option('--config <file>', `configuration file to take dataDir from (default: ${CONFIG_LOOKUP})`)
     .option('--data-dir <dir>', 'data directory (default: dataDir of the configuration, else ./data)')
     .option('--start <time>', 'receive time of the first telegram, for meters that send no time (DSMR 2.2/3), ISO 8601', parseTimeOption)
     .option('--interval <seconds>', 'seconds between telegrams after --start', parseSeconds, 10)

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { InvalidArgumentError, type Command } from 'commander';
 import { isP1Error } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
+import { FrameEventLog } from '../log/frame-events.js';
 import { TelegramFramer, type FrameEvent } from '../telegram/frame.js';
 import { telegramToJson } from '../telegram/ndjson.js';
 import { parseTelegram } from '../telegram/parse.js';
@@ -62,8 +63,8 @@ function positiveSeconds(value: string): number {
   return n;
 }
 
-/** Junk is reported at most this often, with the bytes since the last report: a wrong baud rate is a flood. */
-const JUNK_REPORT_MS = 10_000;
+/** A kind of bad frame that keeps coming is summarised this often: a wrong baud rate is a flood. */
+const FRAME_SUMMARY_MS = 10_000;
 
 export async function readCommand(options: ReadCommandOptions, logger: Logger = createLogger({ destination: process.stderr })): Promise<number> {
   let source;
@@ -88,9 +89,8 @@ export async function readCommand(options: ReadCommandOptions, logger: Logger = 
   process.stdout.on('error', onStdoutError);
 
   const framer = new TelegramFramer();
+  const frameLog = new FrameEventLog(logger, framer.stats, { summaryMs: FRAME_SUMMARY_MS, junkLevel: 'warn' });
   let printed = 0;
-  let junkSinceReport = 0;
-  let lastJunkReport = 0;
   const parseOptions = options.timeZone === undefined ? {} : { timeZone: options.timeZone };
 
   /** Returns true when --count is reached. */
@@ -103,25 +103,9 @@ export async function readCommand(options: ReadCommandOptions, logger: Logger = 
         printed++;
         return options.count !== undefined && printed >= options.count;
       }
-      case 'rejected':
-        logger.warn({ code: event.code, reason: event.reason, bytes: event.raw.length }, `rejected telegram: ${event.reason}`);
+      default:
+        frameLog.event(event);
         return false;
-      case 'truncated':
-        logger.warn({ bytes: event.bytes }, `truncated telegram dropped (${event.bytes} bytes)`);
-        return false;
-      case 'hint':
-        logger.warn({ code: event.code }, event.message);
-        return false;
-      case 'junk': {
-        junkSinceReport += event.bytes;
-        const now = Date.now();
-        if (now - lastJunkReport >= JUNK_REPORT_MS) {
-          logger.warn({ bytes: junkSinceReport, total: framer.stats.junkBytes }, `${junkSinceReport} junk bytes skipped (not part of a telegram)`);
-          junkSinceReport = 0;
-          lastJunkReport = now;
-        }
-        return false;
-      }
     }
   };
 
@@ -153,6 +137,7 @@ export async function readCommand(options: ReadCommandOptions, logger: Logger = 
     process.removeListener('SIGTERM', stop);
     process.stdout.removeListener('error', onStdoutError);
   }
+  frameLog.flush();
   const s = framer.stats;
   logger.info(
     {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Command } from 'commander';
 import { addConfigOptions, isConfigProblem, loadConfig, type Config, type ConfigFlags } from '../config.js';
+import { REPORT_STORED_ENV } from '../config/env.js';
 import { addAppliance, type Appliance } from '../service/appliance.js';
 import { isP1Error, type P1ErrorCode } from '../errors.js';
 import { startSystemdNotify } from '../service/sd-notify.js';
@@ -10,7 +11,6 @@ import { createService, type RunSettings, type Service } from '../service/servic
 
 /** SIGTERM to exit: systemd's default stop timeout is 90 s, but the promise to users is 5 s. */
 const STOP_DEADLINE_MS = 4500;
-const REPORT_STORED_ENV = 'P1LOGGER_REPORT_STORED';
 /** Found while wiring (a bad sink spec, an unreadable secret): configuration problems, exit 2 like the rest. */
 const CONFIGURATION_ERRORS: P1ErrorCode[] = ['P1_SOURCE_SPEC', 'P1_USAGE', 'P1_SINK_SPEC', 'P1_CONFIG_INVALID', 'P1_SECRET_FILE_MODE'];
 
@@ -52,9 +52,7 @@ export async function runCommand(flags: ConfigFlags, env: NodeJS.ProcessEnv = pr
   let config: Config;
   let warnings: string[];
   try {
-    // P1LOGGER_REPORT_STORED is a switch of this command (for tests and checks), not a setting of the configuration.
-    const { [REPORT_STORED_ENV]: _report, ...settingsEnv } = env;
-    ({ config, warnings } = await loadConfig({ flags, env: settingsEnv }));
+    ({ config, warnings } = await loadConfig({ flags, env }));
   } catch (error) {
     if (!isConfigProblem(error)) throw error;
     process.stderr.write(`p1logger run: ${error.message}\n`);
@@ -123,7 +121,7 @@ export async function runService(settings: RunSettings, logger: Logger, options:
     return 1;
   } finally {
     await service?.stop();
-    systemd.close();
+    await systemd.close();
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
   }

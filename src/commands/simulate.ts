@@ -177,13 +177,32 @@ async function fileOutput(path: string): Promise<Output> {
     async write(bytes, signal) {
       if (failure) throw new P1Error('P1_USAGE', `writing to ${path} failed: ${failure.message}`, { cause: failure });
       if (stream.write(bytes)) return;
-      await Promise.race([once(stream, 'drain', { signal }), once(stream, 'error', { signal })]).catch(() => undefined);
+      await drainedOrFailed(stream, signal);
     },
     async close() {
       if (stream.destroyed) return;
       await new Promise<void>((resolve) => stream.end(resolve));
     },
   };
+}
+
+/**
+ * Resolves at the stream's next 'drain' or 'error', or on abort, and removes all three listeners whichever comes
+ * first: a race of two once() calls would leave the loser's listener behind at every wait, without bound.
+ */
+function drainedOrFailed(stream: WriteStream, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      stream.off('drain', done);
+      stream.off('error', done);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('error', done);
+    signal.addEventListener('abort', done);
+  });
 }
 
 /** A TCP server that sends every telegram to every client; a client that cannot keep up is dropped. */

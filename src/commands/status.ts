@@ -1,33 +1,42 @@
+import { CONFIG_LOOKUP } from '../config/flags.js';
 import type { Command } from 'commander';
 import { loadConfig, type Config, type ConfigFlags } from '../config.js';
 import { isP1Error } from '../errors.js';
 import { Queue } from '../queue/queue.js';
+import { findService } from '../client/service-api.js';
 
 export interface DataDirFlags {
   config?: string;
   dataDir?: string;
 }
 
+interface StatusFlags extends DataDirFlags {
+  listen?: string;
+}
+
 export function registerStatus(program: Command): void {
   program
     .command('status')
     .description('print the state of the queue in a data directory as JSON (asks the running service when it holds the directory)')
-    .option('--config <file>', 'configuration file to take dataDir from (default: /etc/p1logger/config.yaml when it exists)')
+    .option('--config <file>', `configuration file to take dataDir from (default: ${CONFIG_LOOKUP})`)
     .option('--data-dir <dir>', 'data directory (default: dataDir of the configuration, else ./data)')
+    .option('--listen <host:port>', 'ask the service at this status API address (default: the address it wrote to <dataDir>/api.json)')
     .addHelpText(
       'after',
       '\nOutput: { dataDir, firstSeq, lastSeq, firstReceivedAt, lastReceivedAt, records, bytesOnDisk, reserveBytes,\n' +
         '  durability, state, sinks: [{ sink, cursor, lag, lagSeconds, dropped, deadLetters }] }.\n' +
-        'While `p1logger run` holds the data directory, the service is asked over its loopback status API\n' +
-        '(http.listen of the configuration) and its /api/status JSON is printed with `via`: the URL asked.\n' +
-        'Exit status: 0 ok, 1 locked with no status API answering, or unreadable; 2 usage (no queue in that directory).',
+        'While `p1logger run` holds the data directory, that service is asked over its status API, at the address it\n' +
+        'wrote to <dataDir>/api.json (or --listen), and its /api/status JSON is printed with `via`: the URL asked. A\n' +
+        'service that reports another data directory is not taken for this one.\n' +
+        'Exit status: 0 ok, 1 locked with no status API of that directory answering, or unreadable; 2 usage (no queue\n' +
+        'in that directory).',
     )
-    .action(async (flags: DataDirFlags) => {
+    .action(async (flags: StatusFlags) => {
       process.exitCode = await statusCommand(flags);
     });
 }
 
-export async function statusCommand(flags: DataDirFlags): Promise<number> {
+export async function statusCommand(flags: StatusFlags): Promise<number> {
   const held: { lock: string | null } = { lock: null };
   const code = await withQueue(
     'status',
@@ -43,37 +52,15 @@ export async function statusCommand(flags: DataDirFlags): Promise<number> {
     },
   );
   if (held.lock === null) return code;
-  // The running service holds the database: ask it instead, over its loopback status API.
+  // The running service holds the database: ask it instead, over its status API.
   const config = await configOf(flags);
-  const url = config.http.enabled ? statusUrl(config.http.listen) : null;
-  const report = url === null ? null : await fetchStatus(url);
-  if (report === null) {
-    const asked = url === null ? 'its status API is not on loopback or is off' : `its status API (${url}) did not answer`;
-    process.stderr.write(`p1logger status: ${held.lock}; ${asked}\n`);
+  const found = await findService(config.dataDir, flags.listen === undefined ? {} : { listen: flags.listen });
+  if (!found.ok) {
+    process.stderr.write(`p1logger status: P1_QUEUE_LOCKED: ${held.lock}; ${found.reason}\n`);
     return 1;
   }
-  process.stdout.write(`${JSON.stringify({ dataDir: config.dataDir, via: url, ...report }, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify({ via: `${found.api.url}/api/status`, ...found.status }, null, 2)}\n`);
   return 0;
-}
-
-/** Only a loopback listener is asked: status never sends anything off this machine. */
-function statusUrl(listen: string): string | null {
-  const match = /^(.*):(\d+)$/.exec(listen);
-  if (match === null) return null;
-  const host = match[1]!;
-  const loopback = host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
-  const wildcard = host === '0.0.0.0' || host === '[::]' || host === '';
-  if (!loopback && !wildcard) return null;
-  return `http://${wildcard ? '127.0.0.1' : host}:${match[2]!}/api/status`;
-}
-
-async function fetchStatus(url: string): Promise<Record<string, unknown> | null> {
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(3000) });
-    return response.ok ? ((await response.json()) as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
 }
 
 /**

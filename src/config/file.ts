@@ -31,7 +31,13 @@ export function parseConfigText(text: string, path: string, mode = 0o600): FileL
     const pos = lineCounter.linePos(first.pos[0]);
     throw new P1Error('P1_CONFIG_INVALID', `${path}:${pos.line}:${pos.col}: not valid YAML: ${first.message.split('\n')[0] ?? ''}`);
   }
-  const data: unknown = doc.toJS() ?? {};
+  let data: unknown;
+  try {
+    data = doc.toJS() ?? {};
+  } catch (error) {
+    // yaml refuses aliases that expand without bound (a "billion laughs" file) with a ReferenceError.
+    throw new P1Error('P1_CONFIG_INVALID', `${path}: not valid YAML: ${yamlProblem(error)}`);
+  }
   if (!isPlainObject(data)) {
     throw new P1Error('P1_CONFIG_INVALID', `${path}:1: the top level must be a mapping of keys (source, dataDir, http, ...), not ${Array.isArray(data) ? 'a list' : JSON.stringify(data)}`);
   }
@@ -51,6 +57,12 @@ export function parseConfigText(text: string, path: string, mode = 0o600): FileL
       return issuePath.length === 0 ? path : undefined;
     },
   };
+}
+
+/** What went wrong converting a YAML document, in words (never its text: it may hold a secret). */
+export function yamlProblem(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return /alias/i.test(message) ? 'its aliases (*name) expand too far (more than 100 times); write the values out instead' : message.split('\n')[0] ?? 'cannot be read';
 }
 
 /** The line of the key itself (for a value on the next line, the key's line reads better). */

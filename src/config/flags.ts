@@ -12,10 +12,13 @@ export interface ConfigFlags {
   logLevel?: string;
 }
 
+/** Where the configuration comes from without --config, in the order it is looked for (as the README says). */
+export const CONFIG_LOOKUP = '$P1LOGGER_CONFIG, else /etc/p1logger/config.yaml when it exists, else the embedded default';
+
 /** Adds the configuration flags to a command, so every command that runs the pipeline spells them the same. */
 export function addConfigOptions(command: Command): Command {
   return command
-    .option('--config <file>', 'configuration file (YAML); default /etc/p1logger/config.yaml when it exists, or $P1LOGGER_CONFIG')
+    .option('--config <file>', `configuration file (YAML); default: ${CONFIG_LOOKUP}`)
     .option('--source <spec>', 'meter source: serial:/dev/p1, tcp:HOST:PORT, file:PATH, simulate (default: simulate)')
     .option('--data-dir <dir>', 'queue directory (default: ./data)')
     .option('--sink <[name=]spec>', 'sink to forward to, repeatable; replaces the configured sinks (default: none)', collect, undefined)

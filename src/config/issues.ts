@@ -1,5 +1,6 @@
 import type { z } from 'zod';
-import { P1Error } from '../errors.js';
+import { P1Error, type P1ErrorCode } from '../errors.js';
+import { redactUrl } from '../sinks/spec.js';
 import { childKeys, fieldFor, keyOf } from './fields.js';
 
 /** One problem of a configuration: where it was set, the key, the value (never a secret's) and what is allowed. */
@@ -11,6 +12,8 @@ export interface ConfigIssue {
   value: string | null;
   problem: string;
   allowed: string;
+  /** A code other than P1_CONFIG_INVALID (P1_SECRET_FILE_MODE, P1_FILE_NOT_FOUND), shown with the issue. */
+  code?: P1ErrorCode;
 }
 
 export class ConfigError extends P1Error {
@@ -18,20 +21,30 @@ export class ConfigError extends P1Error {
 
   constructor(issues: ConfigIssue[]) {
     const lines = issues.map((i) => `  ${formatIssue(i)}`);
-    super('P1_CONFIG_INVALID', `invalid configuration (${issues.length} ${issues.length === 1 ? 'problem' : 'problems'}):\n${lines.join('\n')}`);
+    // One code for the whole: the issues' own when they share one (a secret file others can read), else the general one.
+    const codes = new Set(issues.map((i) => i.code ?? 'P1_CONFIG_INVALID'));
+    const code = codes.size === 1 ? [...codes][0]! : 'P1_CONFIG_INVALID';
+    super(code, `invalid configuration (${issues.length} ${issues.length === 1 ? 'problem' : 'problems'}):\n${lines.join('\n')}`);
     this.issues = issues;
   }
 }
 
 export function formatIssue(issue: ConfigIssue): string {
   const subject = issue.value === null ? issue.key : `${issue.key} = ${issue.value}`;
-  return `${issue.where}: ${subject}: ${issue.problem}; allowed: ${issue.allowed}`;
+  return `${issue.where}: ${subject}: ${issue.problem}; allowed: ${issue.allowed}${issue.code === undefined ? '' : ` (${issue.code})`}`;
 }
 
 const SECRET_SHOWN = '(secret, not shown)';
 
+/** A bad value as the user reads it: any URL in it with user info masked, cut at whitespace and at 80 characters. */
 function show(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
+  let text = JSON.stringify(value) ?? String(value);
+  if (text.includes('//')) {
+    text = redactUrl(text);
+    // JSON writes a line break as \n: cut there too, as redactUrl cuts at whitespace.
+    const escaped = text.search(/\\[nrtfv]/);
+    if (escaped !== -1) text = `${text.slice(0, escaped)}...`;
+  }
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 

@@ -28,3 +28,16 @@ export function parseListen(text: string): ListenAddress | null {
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
+
+/**
+ * The start-up warning for a server (`http.listen`, `relay.listen`) bound where other machines can reach it, or
+ * null on loopback. Nothing p1logger serves has authentication.
+ */
+export function exposureWarning(key: string, value: string, what: string): string | null {
+  const address = parseListen(value);
+  if (address === null || isLoopback(address.host)) return null;
+  return (
+    `${key} ${value} is reachable from other machines: anyone on that network can read ${what} ` +
+    '(no authentication); keep 127.0.0.1 unless that is what you want'
+  );
+}

@@ -1,21 +1,28 @@
 import { existsSync } from 'node:fs';
-import { P1Error } from '../errors.js';
+import { isP1Error, P1Error, SubjectError, type P1ErrorCode } from '../errors.js';
+import { checkSinkSecrets } from '../sinks/secrets.js';
+import { parseSinkSpec, withoutUserInfo, type SinkSpec } from '../sinks/spec.js';
 import { CONFIG_PATH_ENV, envLayer } from './env.js';
 import { readConfigFile, type FileLayer } from './file.js';
 import { flagsLayer, type ConfigFlags } from './flags.js';
-import { ConfigError, toConfigIssues } from './issues.js';
-import { mergeLayers, type ConfigLayer } from './layer.js';
-import { isLoopback, parseListen } from './listen.js';
-import { resolveSecret } from './resolve-secret.js';
-import { configSchema, type ParsedConfig, type ParsedSink } from './schema.js';
-import type { Secret } from './secret.js';
+import { ConfigError, toConfigIssues, type ConfigIssue } from './issues.js';
+import { isPlainObject, mergeLayers, type ConfigLayer } from './layer.js';
+import { exposureWarning } from './listen.js';
+import { resolveSecret, type SecretContext } from './resolve-secret.js';
+import { configSchema, SECRET_ALLOWED, secretRef, type ParsedConfig, type ParsedSink } from './schema.js';
+import { assertMeterKey } from './meter-keys.js';
+import { Secret } from './secret.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/p1logger/config.yaml';
 
 /** A sink as the uploaders get it: secrets resolved (and still masked when printed or logged). */
 export type SinkConfig = Omit<ParsedSink, 'token' | 'password'> & { token?: Secret; password?: Secret };
 /** The effective configuration of a running p1logger. */
-export type Config = Omit<ParsedConfig, 'sinks'> & { sinks: SinkConfig[] };
+export type Config = Omit<ParsedConfig, 'sinks' | 'decryptionKey' | 'authenticationKey'> & {
+  sinks: SinkConfig[];
+  decryptionKey?: Secret;
+  authenticationKey?: Secret;
+};
 
 export interface LoadConfigOptions {
   /** Flags of the command line, `--config` included. */
@@ -58,32 +65,110 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   const layers: ConfigLayer[] = file === null ? [fromEnv, fromFlags] : [file, fromEnv, fromFlags];
   const merged = mergeLayers(layers);
 
+  const where = (path: readonly PropertyKey[]): string => locate(layers, path);
   const result = configSchema.safeParse(merged, { reportInput: true });
-  if (!result.success) {
-    throw new ConfigError(toConfigIssues(result.error.issues, (p) => locate(layers, p)));
+  // Every problem in one pass: the secrets are checked even when other keys are wrong.
+  const issues: ConfigIssue[] = result.success ? [] : toConfigIssues(result.error.issues, where);
+  const sinks: SinkConfig[] = [];
+  if (options.resolveSecrets !== false) {
+    const rawSinks = result.success ? result.data.sinks : Array.isArray(merged.sinks) ? (merged.sinks as unknown[]) : [];
+    for (const [i, raw] of rawSinks.entries()) {
+      const sink = await resolveSinkConfig(raw, i, { env, cwd, configFile: inlineFrom(layers, file, ['sinks', i]) }, where, issues);
+      if (result.success) {
+        const { token: _token, password: _password, ...rest } = result.data.sinks[i]!;
+        sinks.push({ ...rest, ...sink, ...credentialsOutOfUrl(rest.url, rest.username, sink.password) });
+      }
+    }
   }
+  const meterKeys: Pick<Config, 'decryptionKey' | 'authenticationKey'> = {};
+  if (options.resolveSecrets !== false && result.success) {
+    for (const key of ['decryptionKey', 'authenticationKey'] as const) {
+      const ref = result.data[key];
+      if (ref === undefined) continue;
+      try {
+        const secret = await resolveSecret(ref, key, { env, cwd, configFile: inlineFrom(layers, file, [key]) });
+        assertMeterKey(key, secret);
+        meterKeys[key] = secret;
+      } catch (error) {
+        if (error instanceof SubjectError) issues.push(secretIssue(where([key]), key, error.problem, error.code));
+        else if (isP1Error(error)) issues.push(secretIssue(where([key]), key, error.message, error.code));
+        else throw error;
+      }
+    }
+  }
+  if (!result.success || issues.length > 0) throw new ConfigError(issues);
   const parsed = result.data;
 
-  const listen = parseListen(parsed.http.listen);
-  if (parsed.http.enabled && listen !== null && !isLoopback(listen.host)) {
-    warnings.push(
-      `http.listen ${parsed.http.listen} is reachable from other machines: anyone on that network can read your meter ` +
-        'readings and status (no authentication); keep 127.0.0.1 unless that is what you want',
-    );
-  }
+  const exposed = [
+    parsed.http.enabled ? exposureWarning('http.listen', parsed.http.listen, 'your meter readings and status') : null,
+    parsed.relay.listen === undefined ? null : exposureWarning('relay.listen', parsed.relay.listen, "your meter's telegrams"),
+  ];
+  for (const warning of exposed) if (warning !== null) warnings.push(warning);
+  const { decryptionKey: _decryptionKey, authenticationKey: _authenticationKey, ...settings } = parsed;
+  const config: Config = {
+    ...settings,
+    ...meterKeys,
+    sinks: options.resolveSecrets !== false ? sinks : parsed.sinks.map(({ token: _t, password: _p, ...rest }) => ({ ...rest, url: withoutUserInfo(rest.url) })),
+  };
+  return { config, parsed, file: file?.path ?? null, warnings };
+}
 
-  const sinks: SinkConfig[] = [];
-  for (const [i, sink] of parsed.sinks.entries()) {
-    const { token, password, ...rest } = sink;
-    const out: SinkConfig = { ...rest };
-    if (options.resolveSecrets !== false) {
-      const ctx = { env, cwd, configFile: inlineFrom(layers, file, ['sinks', i]) };
-      if (token !== undefined) out.token = await resolveSecret(token, `sinks[${i}].token`, ctx);
-      if (password !== undefined) out.password = await resolveSecret(password, `sinks[${i}].password`, ctx);
+/**
+ * The secrets of one sink as `run` will need them: its own references ({ env }, { file }, inline) resolved, then the
+ * environment's defaults for its kind (INFLUX_PASSWORD_FILE, COSM_API_KEY, ...) checked. Problems go to `issues`.
+ */
+async function resolveSinkConfig(
+  raw: unknown,
+  index: number,
+  ctx: SecretContext,
+  where: (path: readonly PropertyKey[]) => string,
+  issues: ConfigIssue[],
+): Promise<Pick<SinkConfig, 'token' | 'password'>> {
+  if (!isPlainObject(raw)) return {};
+  const out: Pick<SinkConfig, 'token' | 'password'> = {};
+  let complete = true;
+  for (const key of ['token', 'password'] as const) {
+    const ref = secretRef.safeParse(raw[key]);
+    if (raw[key] === undefined || !ref.success) continue;
+    try {
+      out[key] = await resolveSecret(ref.data, `sinks[${index}].${key}`, ctx);
+    } catch (error) {
+      if (!(error instanceof SubjectError)) throw error;
+      complete = false;
+      issues.push(secretIssue(where(['sinks', index, key]), `sinks[${index}].${key}`, error.problem, error.code));
     }
-    sinks.push(out);
   }
-  return { config: { ...parsed, sinks }, parsed, file: file?.path ?? null, warnings };
+  let spec: SinkSpec;
+  try {
+    spec = parseSinkSpec(typeof raw.url === 'string' ? raw.url : '');
+  } catch {
+    return out; // the schema reports it
+  }
+  if (!complete) return out;
+  const username = typeof raw.username === 'string' ? raw.username : undefined;
+  const { problems } = await checkSinkSecrets(spec, { token: out.token, username, password: out.password }, { env: ctx.env, cwd: ctx.cwd });
+  for (const p of problems) {
+    issues.push(secretIssue(p.variable ?? where(['sinks', index]), `sinks[${index}].${p.field}`, p.problem, p.code));
+  }
+  return out;
+}
+
+/**
+ * A password in the URL (`http://user:pass@host`) becomes the sink's password, a Secret like any other, and the URL
+ * keeps no user info: the configuration can then be logged or printed whole. The sink's own settings win.
+ */
+function credentialsOutOfUrl(url: string, username: string | undefined, password: Secret | undefined): Pick<SinkConfig, 'url' | 'username' | 'password'> {
+  const spec = parseSinkSpec(url);
+  const out: Pick<SinkConfig, 'url' | 'username' | 'password'> = { url: withoutUserInfo(url) };
+  const user = username ?? (spec.kind === 'influxdb-v1' ? spec.username : undefined);
+  const pass = password ?? (spec.kind === 'influxdb-v1' && spec.password !== undefined ? new Secret(spec.password, 'the URL') : undefined);
+  if (user !== undefined) out.username = user;
+  if (pass !== undefined) out.password = pass;
+  return out;
+}
+
+function secretIssue(where: string, key: string, problem: string, code: P1ErrorCode): ConfigIssue {
+  return { where, key, value: null, problem, allowed: SECRET_ALLOWED, ...(code === 'P1_CONFIG_INVALID' ? {} : { code }) };
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

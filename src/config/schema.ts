@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { SubjectError } from '../errors.js';
+import { parseSinkSpec } from '../sinks/spec.js';
+import { parseSourceSpec } from '../sources/spec.js';
 import { parseListen } from './listen.js';
 
 /**
@@ -21,8 +24,6 @@ function meta(m: FieldMeta): FieldMeta {
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const SOURCE_SPEC = /^(?:serial:\/\S+|tcp:\S+:\d{1,5}|file:\S+|simulate(?:\?\S*)?)$/;
-const SINK_SPEC = /^(?:influxdb|influxdb-v1|cosm):https?:\/\/\S+$/;
 const SINK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -35,10 +36,25 @@ function isTimeZone(zone: string): boolean {
   }
 }
 
-const SECRET_ALLOWED = '{ env: VARIABLE } or { file: PATH } (a file only its owner can read); an inline string only in a config file others cannot read';
+/**
+ * A check by the parser the running service uses (so `config check` refuses exactly what `run` would), its problem
+ * reported on the key without repeating the value.
+ */
+function parsedBy(parse: (text: string) => unknown): (text: string, ctx: z.core.$RefinementCtx<string>) => void {
+  return (text, ctx) => {
+    try {
+      parse(text);
+    } catch (error) {
+      if (!(error instanceof SubjectError)) throw error;
+      ctx.addIssue({ code: 'custom', input: text, message: error.problem });
+    }
+  };
+}
+
+export const SECRET_ALLOWED = '{ env: VARIABLE } or { file: PATH } (a file only its owner can read); an inline string only in a config file others cannot read';
 
 /** A secret is a reference, so config files and examples never have to hold the value itself. */
-const secretRef = z.union(
+export const secretRef = z.union(
   [z.string().min(1), z.strictObject({ env: z.string().regex(ENV_NAME) }), z.strictObject({ file: z.string().min(1) })],
   { error: `expected ${SECRET_ALLOWED}` },
 );
@@ -54,7 +70,7 @@ const sinkSchema = z.strictObject({
     })),
   url: z
     .string()
-    .regex(SINK_SPEC)
+    .superRefine(parsedBy(parseSinkSpec))
     .meta(meta({
       description: 'Where to send: the sink spec (see "Sinks").',
       allowed: 'influxdb:URL?org=O&bucket=B | influxdb-v1:URL?db=D[&rp=R] | cosm:URL/v2/feeds/FEED',
@@ -86,11 +102,11 @@ const sinkSchema = z.strictObject({
 export const configSchema = z.strictObject({
   source: z
     .string()
-    .regex(SOURCE_SPEC)
+    .superRefine(parsedBy(parseSourceSpec))
     .default('simulate')
     .meta(meta({
       description: 'Where telegrams come from (see "Sources"). The default is the built-in simulated meter.',
-      allowed: 'serial:/dev/PATH[?dsmr=auto|2.2|3|4|5] | tcp:HOST:PORT | file:PATH[?rate=fast|realtime] | simulate[?dsmr=5|2.2&interval=S]',
+      allowed: 'serial:/dev/PATH[?dsmr=auto|2.2|3|4|4.2|5&baud=N...] | tcp:HOST:PORT | file:PATH[?rate=fast|realtime] | simulate[?dsmr=5|2.2&interval=S&seed=N]',
       flag: '--source',
     })),
   dataDir: z.string().min(1).default('./data').meta(meta({
@@ -106,6 +122,16 @@ export const configSchema = z.strictObject({
       description: 'Time zone of DSMR 2.2/3 meter clocks (they send no offset), and of "today" and "this month" on the status page.',
       allowed: 'a tz database zone, e.g. Europe/Amsterdam or Europe/Brussels',
     })),
+  decryptionKey: secretRef.optional().meta(meta({
+    description: 'Encryption key of a meter that encrypts what it sends (Luxembourg\'s Smarty, Austrian and other encrypted HAN ports): the 32 hex digits the grid operator gives. Also from `P1LOGGER_DECRYPTION_KEY` or a file named by `P1LOGGER_DECRYPTION_KEY_FILE`.',
+    allowed: `${SECRET_ALLOWED}; the value is 32 hex digits`,
+    secret: true,
+  })),
+  authenticationKey: secretRef.optional().meta(meta({
+    description: 'Authentication key, where the grid operator gives one (32 hex digits). Default: the key every Smarty uses, 00112233445566778899AABBCCDDEEFF. Also `P1LOGGER_AUTHENTICATION_KEY` / `P1LOGGER_AUTHENTICATION_KEY_FILE`.',
+    allowed: `${SECRET_ALLOWED}; the value is 32 hex digits`,
+    secret: true,
+  })),
   http: z
     .strictObject({
       listen: z
@@ -120,6 +146,22 @@ export const configSchema = z.strictObject({
       enabled: z.boolean().default(true).meta(meta({
         description: 'Serve HTTP at all.',
         allowed: 'true or false',
+      })),
+    })
+    .prefault({}),
+  relay: z
+    .strictObject({
+      listen: z
+        .string()
+        .refine((v) => parseListen(v) !== null, { error: 'not a HOST:PORT address' })
+        .optional()
+        .meta(meta({
+          description: 'Serve every stored telegram, byte for byte, to TCP clients (Home Assistant DSMR "network", DSMR-reader, another p1logger) like ser2net. Off when not set. Anything but loopback exposes your meter readings to the network.',
+          allowed: 'HOST:PORT or [IPv6]:PORT, port 0-65535, e.g. 127.0.0.1:2323',
+        })),
+      maxClients: z.int().min(1).max(100).default(5).meta(meta({
+        description: 'Relay clients served at once; more are refused (closed at once).',
+        allowed: 'an integer from 1 to 100',
       })),
     })
     .prefault({}),

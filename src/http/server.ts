@@ -1,11 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { parseListen, type ListenAddress } from '../config/listen.js';
 import { P1Error } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
+import { listenOn } from '../net/listen.js';
 import { loadAssets, type Asset } from './assets.js';
 import { periodStarts, type HistoryProvider } from './history.js';
 import type { LiveSource } from './live.js';
+import { LiveStream, type LiveClientStats } from './live-stream.js';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
 import { buildReport, type StatusReport, type StatusSnapshot } from './status.js';
 
@@ -30,11 +31,10 @@ export interface StatusServer {
   /** `http://host:port` actually bound. */
   readonly url: string;
   readonly address: ListenAddress;
+  /** The clients of /api/live (none without a live feed). */
+  liveStats(): LiveClientStats;
   close(): Promise<void>;
 }
-
-const MAX_LIVE_CLIENTS = 32;
-const HEARTBEAT_MS = 15_000;
 
 const SECURITY_HEADERS = {
   'X-Content-Type-Options': 'nosniff',
@@ -65,7 +65,7 @@ export async function createStatusServer(options: StatusServerOptions): Promise<
   const timeZone = options.timeZone ?? 'Europe/Amsterdam';
   const assets = await loadAssets();
   const version = options.version ?? assets.version;
-  const liveClients = new Set<ServerResponse>();
+  const liveStream = options.live === undefined ? undefined : new LiveStream(options.live, { logger: log, headers: SECURITY_HEADERS });
   const loopbackOnly = isLoopbackHost(listen.host);
 
   async function report(): Promise<StatusReport> {
@@ -78,22 +78,8 @@ export async function createStatusServer(options: StatusServerOptions): Promise<
   }
 
   function serveLive(req: IncomingMessage, res: ServerResponse): void {
-    const live = options.live;
-    if (live === undefined) return sendJson(res, 503, { error: 'no live feed' });
-    if (liveClients.size >= MAX_LIVE_CLIENTS) return sendJson(res, 503, { error: 'too many live clients' });
-    res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive' });
-    res.write('retry: 3000\n\n');
-    liveClients.add(res);
-    const unsubscribe = live.subscribe((point) => res.write(`event: power\ndata: ${JSON.stringify(point)}\n\n`));
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
-    heartbeat.unref();
-    const done = (): void => {
-      clearInterval(heartbeat);
-      unsubscribe();
-      liveClients.delete(res);
-    };
-    req.on('close', done);
-    res.on('close', done);
+    if (liveStream === undefined) return sendJson(res, 503, { error: 'no live feed' });
+    if (!liveStream.accept(req, res)) return sendJson(res, 503, { error: 'too many live clients' });
   }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -150,20 +136,12 @@ export async function createStatusServer(options: StatusServerOptions): Promise<
   server.requestTimeout = 10_000;
   server.headersTimeout = 10_000;
 
-  await new Promise<void>((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException): void => {
-      const hint = error.code === 'EADDRINUSE' ? 'address in use (another p1logger?)' : error.code === 'EACCES' ? 'permission denied (ports below 1024 need root)' : error.code === 'EADDRNOTAVAIL' ? 'no such address on this machine' : (error.code ?? error.message);
-      reject(new P1Error('P1_HTTP_LISTEN', `cannot listen on ${listen.host}:${listen.port}: ${hint}; set http.listen / --listen / P1LOGGER_HTTP_LISTEN`, { cause: error }));
-    };
-    server.once('error', onError);
-    server.listen({ host: listen.host, port: listen.port }, () => {
-      server.off('error', onError);
-      resolve();
-    });
+  const bound = await listenOn(server, listen, 'P1_HTTP_LISTEN', 'http.listen / --listen / P1LOGGER_HTTP_LISTEN').catch((error: unknown) => {
+    liveStream?.close();
+    throw error;
   });
   server.on('error', (error) => log.error({ err: error }, 'status server error'));
 
-  const bound = server.address() as AddressInfo;
   const address: ListenAddress = { host: listen.host, port: bound.port };
   const hostForUrl = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
   log.info({ url: `http://${hostForUrl}:${bound.port}/` }, 'status page listening');
@@ -171,10 +149,10 @@ export async function createStatusServer(options: StatusServerOptions): Promise<
   return {
     url: `http://${hostForUrl}:${bound.port}`,
     address,
+    liveStats: () => liveStream?.stats() ?? { clients: 0, dropped: 0, bufferedBytes: 0 },
     close: () =>
       new Promise<void>((resolve) => {
-        for (const res of liveClients) res.end();
-        liveClients.clear();
+        liveStream?.close();
         server.close(() => resolve());
         server.closeAllConnections();
       }),

@@ -6,6 +6,8 @@ import type { SinkStatus, StatusSnapshot } from './status.js';
 
 /** The running parts, as service.ts holds them. */
 export interface SnapshotParts {
+  /** The data directory (realpath), for clients to check. */
+  dataDir?: string;
   source: { description: string; stats: SourceStats };
   /** Framer counters (the service's acquisition counters have the same names). */
   counters: FramerStats;
@@ -39,6 +41,7 @@ export function statusSnapshot(parts: SnapshotParts): StatusSnapshot {
   const { telegrams, crcErrors, invalid, truncated, junkBytes } = parts.counters;
   const q = parts.queue;
   return {
+    ...(parts.dataDir === undefined ? {} : { dataDir: parts.dataDir }),
     source: { description: parts.source.description, state: parts.source.stats.state, reconnects: parts.source.stats.reconnects, bytes: parts.source.stats.bytes },
     framer: { telegrams, crcErrors, invalid, truncated, junkBytes },
     lastTelegramAt: parts.lastTelegramAt,

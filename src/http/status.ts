@@ -26,6 +26,8 @@ export interface SinkStatus {
  * the derived ages and the health verdict). Built by service.ts from the source, the framer, the queue and the uploaders.
  */
 export interface StatusSnapshot {
+  /** The data directory (realpath): clients check it is the one they mean (src/client/service-api.ts). */
+  dataDir?: string;
   source: { description: string; state: SourceState; reconnects: number; bytes: number };
   /** The framer's counters: `telegrams` are the good ones. */
   framer: FramerStats;

@@ -15,6 +15,49 @@ export async function directorySize(dir: string): Promise<number> {
   return total;
 }
 
+/** Size of the filesystem holding `dir`. */
+export async function filesystemBytes(dir: string): Promise<number> {
+  const fs = await statfs(dir);
+  return fs.blocks * fs.bsize;
+}
+
+export interface SpaceBudget {
+  /** The reserve file's size: enough for LevelDB to reopen on a full disk (it writes its log out as a table). */
+  reserveBytes: number;
+  /** Retention keeps at least this much free. */
+  minFreeBytes: number;
+  /** LevelDB's write-ahead log size: an eighth of the reserve at most, so a reopen always fits in it. */
+  writeBufferSize: number;
+  /** LevelDB's table file size, as small: a compaction that gives space back must first write its output. */
+  maxFileSize: number;
+}
+
+/** The smallest filesystem the queue is made for (README, "Storage"): below it the minimums below take too much. */
+export const MIN_FILESYSTEM_BYTES = 16 * 1024 ** 2;
+const MIN_RESERVE = 256 * 1024;
+const MIN_FREE = 512 * 1024;
+const LEVELDB_WRITE_BUFFER = 4 * 1024 ** 2;
+const LEVELDB_MAX_FILE = 2 * 1024 ** 2;
+
+/**
+ * Scales the reserve and the free-space floor to 1/32 of the filesystem each, up to the configured sizes (`caps`;
+ * 0 turns one off): 32 MiB and 64 MiB need filesystems of 1 GiB and 2 GiB, a 40 MB tmpfs gets 1.25 MiB for each.
+ */
+export function spaceBudget(totalBytes: number, caps: { reserveBytes: number; minFreeBytes: number }): SpaceBudget {
+  const scaled = (cap: number, fraction: number, min: number): number => (cap <= 0 ? 0 : Math.min(cap, Math.max(min, Math.floor(totalBytes * fraction))));
+  const reserveBytes = scaled(caps.reserveBytes, 1 / 32, MIN_RESERVE);
+  // Within the reserve, LevelDB must reopen (write its logs out as tables, snappy may not shrink them: there can be
+  // two logs, the current one and that of a memtable whose write the full disk stopped) and then compact away the
+  // records removed (four level-0 tables and a table of the next level in, as much out): an eighth each.
+  const eighth = (leveldbDefault: number): number => (reserveBytes > 0 ? Math.min(leveldbDefault, Math.floor(reserveBytes / 8)) : leveldbDefault);
+  return {
+    reserveBytes,
+    minFreeBytes: scaled(caps.minFreeBytes, 1 / 32, MIN_FREE),
+    writeBufferSize: eighth(LEVELDB_WRITE_BUFFER),
+    maxFileSize: eighth(LEVELDB_MAX_FILE),
+  };
+}
+
 /** Bytes an unprivileged process may still write on the filesystem holding `dir`. */
 export async function freeBytes(dir: string): Promise<number> {
   const fs = await statfs(dir);

@@ -4,6 +4,7 @@
  *   rec/<seq, 16 digits>           QueueRecord { seq, receivedAt, raw }     the log, in seq order
  *   cur/<sink>                     number: last seq the sink acknowledged
  *   drop/<sink>                    number: records retention removed before the sink had them
+ *   dropby/<sink>/<reason>         number: the same, for one DropReason (not in drop/'s range: 'b' > '/')
  *   dead/<sink>/<seq, 16 digits>   StoredDeadLetter: a record the sink refused, with the reason
  *   meta/floor                     number: highest seq retention ever removed (keeps seq monotonic on an empty log)
  *
@@ -62,6 +63,17 @@ export const DROPPED_RANGE: KeyRange = { gt: 'drop/', lt: `drop/${HIGH}` };
 
 export function sinkOfDroppedKey(key: string): string {
   return decodeURIComponent(key.slice('drop/'.length));
+}
+
+export function droppedByReasonKey(sink: string, reason: string): string {
+  return `dropby/${encodeURIComponent(sink)}/${reason}`;
+}
+
+export const DROPPED_BY_REASON_RANGE: KeyRange = { gt: 'dropby/', lt: `dropby/${HIGH}` };
+
+export function sinkAndReasonOfKey(key: string): { sink: string; reason: string } {
+  const [sink = '', reason = ''] = key.slice('dropby/'.length).split('/');
+  return { sink: decodeURIComponent(sink), reason };
 }
 
 export function deadLetterKey(sink: string, seq: number): string {

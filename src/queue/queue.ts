@@ -3,11 +3,12 @@ import { join } from 'node:path';
 import { Level } from 'level';
 import { P1Error } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import { directorySize, ensureReserve, freeBytes, isDiskFull, releaseReserve } from './disk.js';
+import { directorySize, ensureReserve, filesystemBytes, freeBytes, isDiskFull, releaseReserve, spaceBudget, type SpaceBudget } from './disk.js';
 import * as keys from './keys.js';
 import { notWritable, openError } from './open-error.js';
+import { decodeRecord, encodeRecord, recordOf } from './record-format.js';
 import { droppedBySink, recordsForBytes } from './retention.js';
-import type { DeadLetter, QueueRecord, QueueStatus, SinkCursorStatus, TelegramLog } from './types.js';
+import { DROP_REASONS, type DeadLetter, type DropReason, type FrameProtocol, type QueueRecord, type QueueStatus, type SinkCursorStatus, type TelegramLog } from './types.js';
 
 export type Durability = 'sync' | 'grouped';
 
@@ -23,13 +24,19 @@ export interface QueueOptions {
   maxAgeMs?: number;
   /** The LevelDB files may use this many bytes; the oldest records go first. Default 1 GiB; 0 for no cap. */
   maxBytes?: number;
-  /** When the filesystem has less free space than this, the oldest records go (a tenth per pass at most). Default 64 MiB. */
+  /**
+   * The free-space floor: when the filesystem has less free, the oldest records go, as few as bring it back. At most
+   * this (default 64 MiB), 1/32 of a smaller filesystem (spaceBudget in disk.ts); 0: no floor.
+   */
   minFreeBytes?: number;
-  /** Size of the reserve file given back when the disk is full, so the database can reopen. Default 8 MiB. */
+  /**
+   * The reserve file, given back when the disk is full so the database can reopen, and recreated as soon as there is
+   * room. At most this (default 32 MiB), 1/32 of a smaller filesystem; 0: none.
+   */
   reserveBytes?: number;
   /** How often retention runs while the queue is open. Default 60 s; 0: only when enforceRetention() is called. */
   retentionIntervalMs?: number;
-  /** LevelDB's memtable / write-ahead-log size (LevelDB's default 4 MiB). */
+  /** LevelDB's memtable / write-ahead-log size. Default 4 MiB, and at most an eighth of the reserve. */
   writeBufferSize?: number;
   /**
    * For status and export: the data directory must exist; no retention, no reserve file, and append, ack, park
@@ -47,7 +54,7 @@ export const QUEUE_DEFAULTS = {
   maxAgeMs: 30 * 24 * 3600 * 1000,
   maxBytes: 1024 ** 3,
   minFreeBytes: 64 * 1024 ** 2,
-  reserveBytes: 8 * 1024 ** 2,
+  reserveBytes: 32 * 1024 ** 2,
   retentionIntervalMs: 60_000,
 };
 
@@ -55,9 +62,21 @@ export const QUEUE_DEFAULTS = {
 export interface RetentionResult {
   age: number;
   size: number;
+  /** Under the free-space floor. */
   space: number;
   deadLetters: number;
 }
+
+/** Appends waiting while the queue recovers from a full disk; past this they are refused. */
+const MAX_WAITING_APPENDS = 10_000;
+/**
+ * Making room removes between 1% and 2% of the records per step (fewer free nothing: LevelDB gives space back a
+ * table file at a time), and stops after a few steps that freed nothing.
+ */
+const ROOM_STEP = { min: 1 / 100, max: 1 / 50 };
+const ROOM_STEPS_WITHOUT_GAIN = 3;
+/** While appends come, the free space is looked at this often, so the floor holds between retention passes. */
+const SPACE_CHECK_MS = 1000;
 
 type Db = Level<string, unknown>;
 type State = QueueStatus['state'];
@@ -82,6 +101,8 @@ const REOPEN_DELAYS_MS = [1000, 5000, 30_000];
  * DSMR 5 telegrams per round trip to LevelDB's thread: reading was a quarter of a backlog drain's time.
  */
 const READ_BATCH = { fillCache: false, highWaterMarkBytes: 256 * 1024 };
+/** Records are binary (record-format.ts); everything else in the database is JSON. */
+const RECORD_VALUE = { valueEncoding: 'buffer' } as const;
 
 /**
  * The durable store-and-forward log on LevelDB: `<dataDir>/queue` holds the records, the sinks' cursors, dead
@@ -93,7 +114,7 @@ export class Queue implements TelegramLog {
   readonly dbDir: string;
   readonly durability: Durability;
   private readonly reservePath: string;
-  private readonly settings: typeof QUEUE_DEFAULTS & { writeBufferSize: number | undefined; readOnly: boolean };
+  private readonly settings: Omit<typeof QUEUE_DEFAULTS, 'reserveBytes' | 'minFreeBytes'> & SpaceBudget & { readOnly: boolean };
   private readonly log: Logger;
   private readonly now: () => Date;
   private db: Db;
@@ -109,15 +130,20 @@ export class Queue implements TelegramLog {
   private assigned = 0;
   private readonly cursors = new Map<string, number>();
   private readonly dropped = new Map<string, number>();
+  /** Per sink, per reason: `${sink}\n${reason}`. */
+  private readonly droppedByReason = new Map<string, number>();
+  private diskFullCount = 0;
   private buffer: PendingAppend[] = [];
   private flushScheduled = false;
   private groupTimer: NodeJS.Timeout | undefined;
   private retentionTimer: NodeJS.Timeout | undefined;
   private reopenTimer: NodeJS.Timeout | undefined;
   private reopenAttempts = 0;
+  private recoveringFromFullDisk = false;
+  private nextSpaceCheck = 0;
   private lane: Promise<void> = Promise.resolve();
 
-  private constructor(dataDir: string, db: Db, options: QueueOptions) {
+  private constructor(dataDir: string, db: Db, options: QueueOptions, budget: SpaceBudget) {
     this.dataDir = dataDir;
     this.dbDir = queueDir(dataDir);
     this.reservePath = join(dataDir, 'reserve');
@@ -127,10 +153,8 @@ export class Queue implements TelegramLog {
       groupIntervalMs: options.groupIntervalMs ?? QUEUE_DEFAULTS.groupIntervalMs,
       maxAgeMs: options.maxAgeMs ?? QUEUE_DEFAULTS.maxAgeMs,
       maxBytes: options.maxBytes ?? QUEUE_DEFAULTS.maxBytes,
-      minFreeBytes: options.minFreeBytes ?? QUEUE_DEFAULTS.minFreeBytes,
-      reserveBytes: options.readOnly ? 0 : (options.reserveBytes ?? QUEUE_DEFAULTS.reserveBytes),
       retentionIntervalMs: options.retentionIntervalMs ?? QUEUE_DEFAULTS.retentionIntervalMs,
-      writeBufferSize: options.writeBufferSize,
+      ...budget,
       readOnly: options.readOnly ?? false,
     };
     this.durability = this.settings.durability;
@@ -157,18 +181,27 @@ export class Queue implements TelegramLog {
         throw notWritable(dataDir, (error as NodeJS.ErrnoException).code ?? String(error), error);
       }
     }
+    // Read-only: no reserve and no floor (it removes nothing).
+    const caps = readOnly
+      ? { reserveBytes: 0, minFreeBytes: 0 }
+      : { reserveBytes: options.reserveBytes ?? QUEUE_DEFAULTS.reserveBytes, minFreeBytes: options.minFreeBytes ?? QUEUE_DEFAULTS.minFreeBytes };
+    const budget = spaceBudget(readOnly ? 0 : await filesystemBytes(dataDir), caps);
+    if (options.writeBufferSize !== undefined) budget.writeBufferSize = options.writeBufferSize;
     let db: Db;
+    let diskWasFull = false;
     try {
-      db = await openLevel(dataDir, dbDir, !readOnly, options.writeBufferSize);
+      db = await openLevel(dataDir, dbDir, !readOnly, budget);
     } catch (error) {
       // A disk filled up while we were down: the reserve makes room for LevelDB's recovery.
       if (readOnly || !isDiskFull(error) || !(await releaseReserve(join(dataDir, 'reserve')))) throw error;
-      db = await openLevel(dataDir, dbDir, true, options.writeBufferSize);
+      diskWasFull = true;
+      db = await openLevel(dataDir, dbDir, true, budget);
     }
-    const queue = new Queue(dataDir, db, options);
+    const queue = new Queue(dataDir, db, options, budget);
     try {
       await queue.loadState();
-      if (!readOnly) await queue.ensureReserve();
+      if (diskWasFull) await queue.makeRoom('diskFull');
+      else if (!readOnly) await queue.ensureReserve();
     } catch (error) {
       await db.close().catch(() => undefined);
       throw error;
@@ -182,14 +215,16 @@ export class Queue implements TelegramLog {
     return queue;
   }
 
-  append(raw: string, receivedAt: Date = this.now()): Promise<QueueRecord> {
+  append(raw: string, receivedAt: Date = this.now(), protocol: FrameProtocol = 'dsmr'): Promise<QueueRecord> {
     try {
       this.assertWritable();
-      if (this.state !== 'up') throw this.lastError ?? new P1Error('P1_QUEUE_IO', `queue ${this.dbDir} is recovering`);
+      // While it recovers from a full disk, appends wait (a few): they are written once room is made.
+      const waiting = this.state === 'recovering' && this.recoveringFromFullDisk && this.buffer.length < MAX_WAITING_APPENDS;
+      if (this.state !== 'up' && !waiting) throw this.lastError ?? new P1Error('P1_QUEUE_IO', `queue ${this.dbDir} is recovering`);
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
-    const record: QueueRecord = { seq: ++this.assigned, receivedAt: receivedAt.toISOString(), raw };
+    const record: QueueRecord = { seq: ++this.assigned, receivedAt: receivedAt.toISOString(), protocol, raw };
     return new Promise<QueueRecord>((resolve, reject) => {
       this.buffer.push({ record, resolve, reject });
       this.scheduleFlush();
@@ -202,7 +237,7 @@ export class Queue implements TelegramLog {
     // LevelDB shows a batch to readers before its write has been reported back here; lastSeq moves only then.
     if (limit <= 0 || this.lastSeq === null) return out;
     const range = keys.recordsBetween(Math.max(after, this.floor), this.lastSeq);
-    for (const value of await db.values({ ...range, limit, ...READ_BATCH }).all()) out.push(asRecord(value));
+    for (const value of await db.values({ ...range, limit, ...READ_BATCH, ...RECORD_VALUE }).all()) out.push(decodeRecord(value));
     return out;
   }
 
@@ -214,8 +249,8 @@ export class Queue implements TelegramLog {
     const out: QueueRecord[] = [];
     if (range.limit <= 0 || this.lastSeq === null) return out;
     // ISO strings of toISOString() (UTC, fixed width) sort like the times they name.
-    for await (const value of db.values(keys.recordsBetween(Math.max(range.afterSeq ?? 0, this.floor), this.lastSeq))) {
-      const record = asRecord(value);
+    for await (const value of db.values({ ...keys.recordsBetween(Math.max(range.afterSeq ?? 0, this.floor), this.lastSeq), ...RECORD_VALUE })) {
+      const record = decodeRecord(value);
       if ((from !== undefined && record.receivedAt < from) || (to !== undefined && record.receivedAt >= to)) continue;
       out.push(record);
       if (out.length >= range.limit) break;
@@ -279,8 +314,8 @@ export class Queue implements TelegramLog {
     if (this.state === 'recovering') await this.exclusive(() => Promise.resolve());
     const db = this.state === 'up' ? this.db : undefined;
     const getRecord = async (seq: number | null): Promise<QueueRecord | undefined> => {
-      const value: unknown = db === undefined || seq === null ? undefined : await db.get(keys.recordKey(seq));
-      return value === undefined ? undefined : asRecord(value);
+      const value = db === undefined || seq === null ? undefined : await db.get(keys.recordKey(seq), RECORD_VALUE);
+      return value === undefined ? undefined : decodeRecord(value);
     };
     const first = await getRecord(this.firstSeq);
     const last = await getRecord(this.lastSeq);
@@ -301,7 +336,16 @@ export class Queue implements TelegramLog {
         const oldest = lag > 0 ? await getRecord(next) : undefined;
         if (oldest) lagSeconds = Math.max(0, (this.now().getTime() - Date.parse(oldest.receivedAt)) / 1000);
       }
-      sinks.push({ sink, cursor, lag, lagSeconds, dropped: this.dropped.get(sink) ?? 0, deadLetters: deadCounts.get(sink) ?? 0 });
+      const droppedByReason = Object.fromEntries(DROP_REASONS.map((reason) => [reason, this.droppedByReason.get(reasonKey(sink, reason)) ?? 0]));
+      sinks.push({
+        sink,
+        cursor,
+        lag,
+        lagSeconds,
+        dropped: this.dropped.get(sink) ?? 0,
+        droppedByReason: droppedByReason as Record<DropReason, number>,
+        deadLetters: deadCounts.get(sink) ?? 0,
+      });
     }
     return {
       firstSeq: this.firstSeq,
@@ -311,6 +355,9 @@ export class Queue implements TelegramLog {
       records: this.recordCount(),
       bytesOnDisk: await directorySize(this.dbDir),
       reserveBytes: await reserveSize(this.reservePath),
+      reserveTargetBytes: this.settings.reserveBytes,
+      minFreeBytes: this.settings.minFreeBytes,
+      diskFull: this.diskFullCount,
       durability: this.durability,
       state: this.state,
       sinks,
@@ -319,15 +366,16 @@ export class Queue implements TelegramLog {
 
   /**
    * One retention pass (also run every retentionIntervalMs): removes records older than maxAgeMs, then the oldest
-   * while the files exceed maxBytes or the filesystem has less than minFreeBytes free, and dead letters older
-   * than maxAgeMs. What a sink had not acknowledged is counted as dropped for it and logged.
+   * while the files exceed maxBytes or the filesystem has less than minFreeBytes free (as few as bring it back), and
+   * dead letters older than maxAgeMs; then recreates the reserve if it is missing and fits. What a sink had not
+   * acknowledged is counted as dropped for it, by reason, and logged.
    */
   enforceRetention(): Promise<RetentionResult> {
     this.assertWritable();
     return this.exclusive(async () => {
       const result: RetentionResult = { age: 0, size: 0, space: 0, deadLetters: 0 };
       if (this.state !== 'up') return result;
-      const { maxAgeMs, maxBytes, minFreeBytes } = this.settings;
+      const { maxAgeMs, maxBytes } = this.settings;
       if (maxAgeMs > 0) {
         const cutoff = new Date(this.now().getTime() - maxAgeMs).toISOString();
         result.age = await this.removeOldest(await this.countOlderThan(cutoff), 'age', false);
@@ -340,16 +388,7 @@ export class Queue implements TelegramLog {
           result.size = await this.removeOldest(Math.min(count, this.recordCount() - 1), 'size', true);
         }
       }
-      if (minFreeBytes > 0) {
-        const free = await freeBytes(this.dbDir);
-        if (free < minFreeBytes) {
-          // At most a tenth per pass: when something else fills the disk, our history must not vanish in one go.
-          const records = this.recordCount();
-          const count = recordsForBytes(minFreeBytes * 1.1 - free, await directorySize(this.dbDir), records);
-          result.space = await this.removeOldest(Math.min(count, Math.ceil(records / 10), records - 1), 'disk space', true);
-        }
-      }
-      await this.ensureReserve();
+      result.space = await this.makeRoom('freeSpace');
       return result;
     });
   }
@@ -393,47 +432,82 @@ export class Queue implements TelegramLog {
     }, this.settings.groupIntervalMs);
   }
 
-  /** Writes everything waiting as one atomic, fsynced batch. */
+  /**
+   * Writes everything waiting, in order, as atomic fsynced batches of at most a quarter of LevelDB's write buffer: a
+   * write-ahead log never grows much past that buffer, so a reopen on a full disk fits in the reserve.
+   */
   private async writeBuffered(): Promise<void> {
     this.flushScheduled = false;
-    const batch = this.buffer;
-    this.buffer = [];
-    if (batch.length === 0) return;
-    try {
-      await this.db.batch(
-        batch.map(({ record }) => ({ type: 'put' as const, key: keys.recordKey(record.seq), value: record })),
-        { sync: true },
-      );
-    } catch (error) {
-      // Everything handed out after the failed batch is refused too: seqs stay contiguous.
-      const failure = writeFailure(this.dbDir, error);
-      this.state = 'recovering';
-      this.lastError = failure;
-      const refused = [...batch, ...this.buffer];
-      this.buffer = [];
-      for (const pending of refused) pending.reject(failure);
-      this.log.error({ err: error, refused: refused.length }, 'writing to the queue failed; reopening it');
-      await this.recover(isDiskFull(error));
-      return;
+    while (this.buffer.length > 0) {
+      if (this.state !== 'up') return this.refuse([]);
+      let bytes = 0;
+      let count = 0;
+      while (count < this.buffer.length && (count === 0 || bytes + this.buffer[count]!.record.raw.length <= this.settings.writeBufferSize / 4)) {
+        bytes += this.buffer[count++]!.record.raw.length;
+      }
+      if (!(await this.writeBatch(this.buffer.splice(0, count)))) return;
     }
-    const lastRecord = batch[batch.length - 1]!.record;
+  }
+
+  /**
+   * On a full disk the batch waits while the queue reopens and makes room, then is written again with the same seqs
+   * (a batch LevelDB had kept after all is overwritten by itself); appends arriving meanwhile wait behind it.
+   * Anything else, or a disk where no room could be made, refuses the batch and everything after it (false): seqs
+   * stay contiguous.
+   */
+  private async writeBatch(batch: PendingAppend[]): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.db.batch(
+          batch.map(({ record }) => ({ type: 'put' as const, key: keys.recordKey(record.seq), value: encodeRecord(record), ...RECORD_VALUE })),
+          { sync: true },
+        );
+        break;
+      } catch (error) {
+        const diskFull = isDiskFull(error);
+        if (diskFull) this.diskFullCount++;
+        this.state = 'recovering';
+        this.recoveringFromFullDisk = diskFull;
+        this.lastError = writeFailure(this.dbDir, error);
+        this.log.error({ err: error, waiting: batch.length + this.buffer.length, attempt }, 'writing to the queue failed; reopening it');
+        const up = await this.recover(diskFull);
+        this.recoveringFromFullDisk = false;
+        if (!up || !diskFull || attempt >= 3 || this.closed) {
+          this.refuse(batch);
+          return false;
+        }
+      }
+    }
     this.firstSeq ??= batch[0]!.record.seq;
-    this.lastSeq = lastRecord.seq;
+    this.lastSeq = batch[batch.length - 1]!.record.seq;
     for (const { record, resolve } of batch) resolve(record);
+    if (this.settings.minFreeBytes > 0 && performance.now() >= this.nextSpaceCheck) {
+      this.nextSpaceCheck = performance.now() + SPACE_CHECK_MS;
+      void this.exclusive(() => this.makeRoom('freeSpace'));
+    }
+    return true;
+  }
+
+  /** Rejects appends that were not written; the seqs they had are handed out again. */
+  private refuse(pending: PendingAppend[]): void {
+    const failure = this.lastError ?? new P1Error('P1_QUEUE_IO', `queue ${this.dbDir} is not open`);
+    for (const p of [...pending, ...this.buffer.splice(0)]) p.reject(failure);
+    this.assigned = Math.max(this.lastSeq ?? 0, this.floor);
   }
 
   /**
    * After a failed write LevelDB refuses every further write until reopened. On a full disk it cannot even reopen
-   * (recovery writes a table): the reserve file is given back first, then the oldest records make room.
+   * (recovery writes a table): the reserve file is given back first, then the oldest records make room. True when
+   * the queue is up again; otherwise it is `down` and tries again later (space may come back by itself).
    */
-  private async recover(diskFull: boolean): Promise<void> {
+  private async recover(diskFull: boolean): Promise<boolean> {
     await this.db.close().catch(() => undefined);
     if (diskFull && (await releaseReserve(this.reservePath))) {
       this.log.warn({ path: this.reservePath }, 'disk full: released the reserve file');
     }
     try {
-      this.db = await openLevel(this.dataDir, this.dbDir, true, this.settings.writeBufferSize);
-      await this.loadState();
+      this.db = await openLevel(this.dataDir, this.dbDir, true, this.settings);
+      await this.loadState({ keepAssigned: true });
     } catch (error) {
       this.state = 'down';
       const delay = REOPEN_DELAYS_MS[Math.min(this.reopenAttempts++, REOPEN_DELAYS_MS.length - 1)]!;
@@ -442,51 +516,78 @@ export class Queue implements TelegramLog {
         this.reopenTimer = setTimeout(() => void this.exclusive(() => this.recover(diskFull)), delay);
         this.reopenTimer.unref();
       }
-      return;
+      return false;
     }
     this.reopenAttempts = 0;
     this.state = 'up';
     this.lastError = undefined;
     this.log.info({ lastSeq: this.lastSeq }, 'queue reopened');
-    if (diskFull) await this.makeRoomAfterDiskFull();
+    if (diskFull) await this.makeRoom('diskFull');
+    return true;
   }
 
   /**
-   * Drops the oldest records (at least a tenth of the log) until the reserve fits again with headroom, then
-   * recreates it: the next full disk must find a reserve to give back, or the queue could not reopen at all.
+   * Until the filesystem has the floor free again, plus the reserve when that is missing, removes the oldest records
+   * in small steps (compacting each, so the space really comes back): as few as that takes, never the newest, and it
+   * stops when steps free nothing (another file holds the space). Then recreates the reserve if it now fits: the next
+   * full disk must find one to give back. Returns how many records went.
    */
-  private async makeRoomAfterDiskFull(): Promise<void> {
-    const target = 2 * this.settings.reserveBytes + this.settings.minFreeBytes;
+  private async makeRoom(reason: DropReason): Promise<number> {
+    let removed = 0;
+    if (this.closed || this.state !== 'up') return 0;
     try {
-      for (let pass = 0; ; pass++) {
+      let best = await freeBytes(this.dbDir);
+      // The compactions that give space back must first write: on a nearly full disk the reserve pays for them.
+      if (best < this.settings.reserveBytes / 2 && best < this.settings.minFreeBytes && (await releaseReserve(this.reservePath))) {
+        this.log.warn({ path: this.reservePath, free: best }, 'disk nearly full: released the reserve file to make room');
+        best = await freeBytes(this.dbDir);
+      }
+      // After a full disk, room to recreate the reserve (with as much again free) is what is needed; the floor is
+      // retention's and comes back at its next pass.
+      const reserveMissing = (await reserveSize(this.reservePath)) < this.settings.reserveBytes;
+      const reserveRoom = reserveMissing ? 2 * this.settings.reserveBytes : 0;
+      const target = reason === 'diskFull' ? reserveRoom : this.settings.minFreeBytes + reserveRoom / 2;
+      for (let stepsWithoutGain = 0; best < target && stepsWithoutGain < ROOM_STEPS_WITHOUT_GAIN; ) {
         const records = this.recordCount();
+        if (records <= 1) break;
+        const needed = recordsForBytes(target - best, await directorySize(this.dbDir), records);
+        const step = Math.min(Math.max(needed, Math.ceil(records * ROOM_STEP.min)), Math.ceil(records * ROOM_STEP.max), records - 1);
+        removed += await this.removeOldest(step, reason, true);
         const free = await freeBytes(this.dbDir);
-        if (records <= 1 || (pass > 0 && free >= target) || pass >= 20) break;
-        const count = Math.max(recordsForBytes(target - free, await directorySize(this.dbDir), records), Math.ceil(records / 10));
-        await this.removeOldest(Math.min(count, records - 1), 'disk full', true);
+        stepsWithoutGain = free > best ? 0 : stepsWithoutGain + 1;
+        best = Math.max(best, free);
       }
       await this.ensureReserve();
     } catch (error) {
-      this.log.error({ err: error }, 'could not make room after a full disk');
+      this.log.error({ err: error, reason }, 'could not make room on the disk');
     }
+    return removed;
   }
 
   /** Removes the `count` oldest records in chunks; `compact` makes LevelDB give the space back now. */
-  private async removeOldest(count: number, reason: string, compact: boolean): Promise<number> {
+  private async removeOldest(count: number, reason: DropReason, compact: boolean): Promise<number> {
     if (count <= 0 || this.firstSeq === null || this.lastSeq === null) return 0;
     const from = this.firstSeq;
     const last = this.lastSeq;
     const to = Math.min(last, from + count - 1);
+    // LevelDB writes its memtable out before a compaction: written now, the newest records go to a table of their
+    // own, and the deletions below to another that spans only the oldest keys. Together they would span the whole
+    // log, and the compaction would rewrite every table, needing as much free space as the database holds.
+    if (compact) await this.compact(keys.recordKey(from), keys.recordKey(from));
     for (let start = from; start <= to; start += DELETE_CHUNK) {
       const end = Math.min(to, start + DELETE_CHUNK - 1);
       const lost = droppedBySink(this.cursors, start, end);
       const ops: Array<{ type: 'del'; key: string } | { type: 'put'; key: string; value: number }> = [];
       for (let seq = start; seq <= end; seq++) ops.push({ type: 'del', key: keys.recordKey(seq) });
-      for (const [sink, n] of lost) ops.push({ type: 'put', key: keys.droppedKey(sink), value: (this.dropped.get(sink) ?? 0) + n });
+      for (const [sink, n] of lost) {
+        ops.push({ type: 'put', key: keys.droppedKey(sink), value: (this.dropped.get(sink) ?? 0) + n });
+        ops.push({ type: 'put', key: keys.droppedByReasonKey(sink, reason), value: (this.droppedByReason.get(reasonKey(sink, reason)) ?? 0) + n });
+      }
       ops.push({ type: 'put', key: keys.FLOOR_KEY, value: end });
       await this.db.batch(ops, { sync: true });
       for (const [sink, n] of lost) {
         this.dropped.set(sink, (this.dropped.get(sink) ?? 0) + n);
+        this.droppedByReason.set(reasonKey(sink, reason), (this.droppedByReason.get(reasonKey(sink, reason)) ?? 0) + n);
         this.log.warn({ sink, dropped: n, fromSeq: start, toSeq: end, reason }, 'retention removed records the sink had not sent');
       }
       this.floor = end;
@@ -501,8 +602,8 @@ export class Queue implements TelegramLog {
   /** Starts at the first live record: the keys retention deleted before stay as tombstones until compacted. */
   private async countOlderThan(cutoff: string): Promise<number> {
     let count = 0;
-    for await (const value of this.db.values(keys.recordsAfter(this.floor))) {
-      if (asRecord(value).receivedAt >= cutoff) break;
+    for await (const value of this.db.values({ ...keys.recordsAfter(this.floor), ...RECORD_VALUE })) {
+      if (decodeRecord(value).receivedAt >= cutoff) break;
       count++;
     }
     return count;
@@ -525,9 +626,10 @@ export class Queue implements TelegramLog {
 
   private async ensureReserve(): Promise<void> {
     const bytes = this.settings.reserveBytes;
-    if (bytes <= 0 || (await reserveSize(this.reservePath)) === bytes) return;
-    // Only with room to spare: taking the last free bytes for the reserve would cause the very ENOSPC it is for.
-    if ((await freeBytes(this.dataDir)) < 2 * bytes + this.settings.minFreeBytes) return;
+    const existing = await reserveSize(this.reservePath);
+    if (bytes <= 0 || existing === bytes) return;
+    // Only with as much again left free: taking the last free bytes would cause the very ENOSPC it is for.
+    if ((await freeBytes(this.dataDir)) + existing < 2 * bytes) return;
     try {
       if (await ensureReserve(this.reservePath, bytes)) this.log.info({ path: this.reservePath, bytes }, 'reserve file in place');
     } catch (error) {
@@ -535,17 +637,23 @@ export class Queue implements TelegramLog {
     }
   }
 
-  private async loadState(): Promise<void> {
+  /** `keepAssigned`: appends waiting through a reopen keep their seqs. */
+  private async loadState(options: { keepAssigned?: boolean } = {}): Promise<void> {
     this.floor = asCount(await this.db.get(keys.FLOOR_KEY), keys.FLOOR_KEY);
     const [first] = await this.db.keys({ ...keys.recordsAfter(this.floor), limit: 1 }).all();
     const [last] = await this.db.keys({ ...keys.RECORD_RANGE, limit: 1, reverse: true }).all();
     this.firstSeq = first === undefined ? null : keys.seqOfRecordKey(first);
     this.lastSeq = last === undefined ? null : keys.seqOfRecordKey(last);
-    this.assigned = Math.max(this.lastSeq ?? 0, this.floor);
+    this.assigned = Math.max(this.lastSeq ?? 0, this.floor, options.keepAssigned ? this.assigned : 0);
     this.cursors.clear();
     for await (const [key, value] of this.db.iterator(keys.CURSOR_RANGE)) this.cursors.set(keys.sinkOfCursorKey(key), asCount(value, key));
     this.dropped.clear();
     for await (const [key, value] of this.db.iterator(keys.DROPPED_RANGE)) this.dropped.set(keys.sinkOfDroppedKey(key), asCount(value, key));
+    this.droppedByReason.clear();
+    for await (const [key, value] of this.db.iterator(keys.DROPPED_BY_REASON_RANGE)) {
+      const { sink, reason } = keys.sinkAndReasonOfKey(key);
+      this.droppedByReason.set(reasonKey(sink, reason), asCount(value, key));
+    }
   }
 
   /** The database once any recovery has finished; throws the write failure while it cannot reopen. */
@@ -579,16 +687,16 @@ export class Queue implements TelegramLog {
   }
 }
 
+function reasonKey(sink: string, reason: string): string {
+  return `${sink}\n${reason}`;
+}
+
 export function queueDir(dataDir: string): string {
   return join(dataDir, 'queue');
 }
 
-async function openLevel(dataDir: string, dbDir: string, createIfMissing: boolean, writeBufferSize: number | undefined): Promise<Db> {
-  const db = new Level<string, unknown>(dbDir, {
-    valueEncoding: 'json',
-    createIfMissing,
-    ...(writeBufferSize === undefined ? {} : { writeBufferSize }),
-  });
+async function openLevel(dataDir: string, dbDir: string, createIfMissing: boolean, sizes: Pick<SpaceBudget, 'writeBufferSize' | 'maxFileSize'>): Promise<Db> {
+  const db = new Level<string, unknown>(dbDir, { valueEncoding: 'json', createIfMissing, writeBufferSize: sizes.writeBufferSize, maxFileSize: sizes.maxFileSize });
   try {
     await db.open();
   } catch (error) {
@@ -621,20 +729,12 @@ async function reserveSize(path: string): Promise<number> {
   }
 }
 
-function asRecord(value: unknown): QueueRecord {
-  const r = value as Partial<QueueRecord> | null;
-  if (r === null || typeof r !== 'object' || typeof r.seq !== 'number' || typeof r.receivedAt !== 'string' || typeof r.raw !== 'string') {
-    throw new P1Error('P1_QUEUE_IO', `queue record is not { seq, receivedAt, raw }: ${JSON.stringify(value).slice(0, 120)}`);
-  }
-  return { seq: r.seq, receivedAt: r.receivedAt, raw: r.raw };
-}
-
 function asDeadLetter(value: unknown): StoredDeadLetter {
   const d = value as Partial<StoredDeadLetter> | null;
   if (d === null || typeof d !== 'object' || typeof d.sink !== 'string' || typeof d.reason !== 'string') {
     throw new P1Error('P1_QUEUE_IO', `dead letter is not { sink, seq, reason, parkedAt, record }: ${JSON.stringify(value).slice(0, 120)}`);
   }
-  const record = asRecord(d.record);
+  const record = recordOf(d.record);
   return { sink: d.sink, seq: record.seq, reason: d.reason, parkedAt: String(d.parkedAt), record };
 }
 

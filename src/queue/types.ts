@@ -1,10 +1,23 @@
-/** One stored telegram: the raw text as received (the record of truth) and when it was received. */
+/**
+ * The kinds of frame a record can hold, as stored (record-format.ts); a new protocol is one more name here.
+ * A record written by a later release with a name this one does not know is reported as unreadable, not guessed at.
+ */
+export const FRAME_PROTOCOLS = ['dsmr', 'dlms'] as const;
+export type FrameProtocol = (typeof FRAME_PROTOCOLS)[number];
+
+/** One stored frame: its bytes as received (the record of truth), what kind of frame it is, and when it came. */
 export interface QueueRecord {
   /** Monotonic across restarts, starting at 1; never reused. */
   seq: number;
   /** ISO 8601 UTC receive time. */
   receivedAt: string;
-  /** The telegram from '/' through the CRC line end, latin1 (one char per byte). */
+  /**
+   * 'dsmr': a DSMR text telegram (also one that came encrypted, as decrypted); 'dlms': a DLMS data-notification
+   * APDU, decrypted when it came encrypted, without its HDLC or M-Bus frames. Records of the first release
+   * (format v1) are all 'dsmr'.
+   */
+  protocol: FrameProtocol;
+  /** The frame's bytes, latin1 (one char per byte, any byte value): for DSMR '/' through the CRC line end. */
   raw: string;
 }
 
@@ -16,6 +29,10 @@ export interface DeadLetter {
   parkedAt: string;
 }
 
+/** Why retention removed records: too old, the files over maxBytes, the filesystem under its floor, a full disk. */
+export const DROP_REASONS = ['age', 'size', 'freeSpace', 'diskFull'] as const;
+export type DropReason = (typeof DROP_REASONS)[number];
+
 export interface SinkCursorStatus {
   sink: string;
   /** Last acknowledged seq (0 when nothing was sent yet). */
@@ -26,6 +43,8 @@ export interface SinkCursorStatus {
   lagSeconds: number;
   /** Records retention removed before this sink had them. */
   dropped: number;
+  /** The same, by reason (persisted since this release; `dropped` also counts what came before). */
+  droppedByReason: Record<DropReason, number>;
   deadLetters: number;
 }
 
@@ -39,6 +58,11 @@ export interface QueueStatus {
   bytesOnDisk: number;
   /** Space set aside to recover from a full disk (see QueueOptions.reserveBytes); 0 while it is released. */
   reserveBytes: number;
+  /** What the reserve and the free-space floor are on this filesystem (scaled to its size, see spaceBudget). */
+  reserveTargetBytes: number;
+  minFreeBytes: number;
+  /** Writes that met a full disk since the queue opened. */
+  diskFull: number;
   durability: 'sync' | 'grouped';
   /** 'recovering'/'down' after a write failed (disk full): appends are refused until the database reopens. */
   state: 'up' | 'recovering' | 'down';
@@ -48,7 +72,7 @@ export interface QueueStatus {
 /** The durable log between acquisition and the uploaders (implemented on LevelDB in queue.ts). */
 export interface TelegramLog {
   /** Stores the telegram durably (per the durability setting) before resolving. */
-  append(raw: string, receivedAt?: Date): Promise<QueueRecord>;
+  append(raw: string, receivedAt?: Date, protocol?: FrameProtocol): Promise<QueueRecord>;
   /** Records with seq > after, in order, at most `limit`. */
   readAfter(after: number, limit: number): Promise<QueueRecord[]>;
   /** Records received in [from, to), in order, at most `limit` after `afterSeq`. */

@@ -1,3 +1,4 @@
+import { apiUrlOf, canonicalDataDir, removeApiFile, writeApiFile } from '../client/service-api.js';
 import type { Config } from '../config.js';
 import { createStatusServer, LiveFeed, queueHistory, statusSnapshot, type StatusServer } from '../http/index.js';
 import type { Logger } from '../log.js';
@@ -42,6 +43,7 @@ export async function addAppliance(service: Service, config: Config, logger: Log
     service.add({
       name: 'http',
       start: async () => {
+        const dataDir = await canonicalDataDir(service.queue.dataDir);
         server = await createStatusServer({
           listen: config.http.listen,
           timeZone: config.timeZone,
@@ -50,6 +52,7 @@ export async function addAppliance(service: Service, config: Config, logger: Log
           history: queueHistory(service.queue, { timeZone: config.timeZone }),
           status: async () =>
             statusSnapshot({
+              dataDir,
               source: service.source,
               counters: service.counters,
               queue: await service.queue.status(),
@@ -58,8 +61,13 @@ export async function addAppliance(service: Service, config: Config, logger: Log
               intervalSeconds: live.intervalSeconds,
             }),
         });
+        // Where commands on this data directory find us (status, history, ...): the configured port may be another's.
+        const { host, port } = server.address;
+        const url = apiUrlOf(`${host.includes(':') ? `[${host}]` : host}:${port}`) ?? server.url;
+        await writeApiFile(service.queue.dataDir, url).catch((error: unknown) => logger.warn({ err: error }, 'could not write the API address file; `p1logger status` needs --listen'));
       },
       stop: async () => {
+        await removeApiFile(service.queue.dataDir).catch(() => undefined);
         await server?.close();
       },
     });

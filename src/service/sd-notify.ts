@@ -24,8 +24,8 @@ export interface SystemdNotifier {
   status(text: string): Promise<void>;
   /** Shutdown has begun (before closing the queue), so systemd does not count the stop as a hang. */
   stopping(): Promise<void>;
-  /** Stops the watchdog timer. */
-  close(): void;
+  /** Stops the watchdog timer and waits for a message still on its way (so none arrives after). */
+  close(): Promise<void>;
 }
 
 export interface SystemdNotifyOptions {
@@ -65,14 +65,13 @@ export function startSystemdNotify(options: SystemdNotifyOptions = {}): SystemdN
   const forUs = env.WATCHDOG_PID === undefined || env.WATCHDOG_PID === String(process.pid);
   const watchdogMs = enabled && forUs && Number.isFinite(usec) && usec > 0 ? Math.max(50, Math.floor(usec / 1000 / 2)) : null;
   let timer: NodeJS.Timeout | undefined;
-  let pinging = false;
+  let ping: Promise<void> | undefined;
   if (watchdogMs !== null) {
     timer = setInterval(() => {
       // A ping still in flight (systemd busy) is not stacked with another.
-      if (pinging || (options.isAlive !== undefined && !options.isAlive())) return;
-      pinging = true;
-      void send(['WATCHDOG=1']).finally(() => {
-        pinging = false;
+      if (ping !== undefined || (options.isAlive !== undefined && !options.isAlive())) return;
+      ping = send(['WATCHDOG=1']).finally(() => {
+        ping = undefined;
       });
     }, watchdogMs);
     timer.unref();
@@ -84,9 +83,10 @@ export function startSystemdNotify(options: SystemdNotifyOptions = {}): SystemdN
     ready: (status) => send(['--ready', `--pid=${process.pid}`, ...(status === undefined ? [] : [`--status=${status}`])]),
     status: (text) => send([`--status=${text}`]),
     stopping: () => send(['STOPPING=1']),
-    close: () => {
+    close: async () => {
       if (timer !== undefined) clearInterval(timer);
       timer = undefined;
+      await ping;
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { Logger } from '../log.js';
+import { FrameEventLog } from '../log/frame-events.js';
 import { Queue, type QueueOptions } from '../queue/queue.js';
 import type { QueueRecord } from '../queue/types.js';
 import { openSource } from '../sources/open.js';
@@ -82,8 +83,7 @@ export class Service {
   private readonly inFlight = new Set<Promise<void>>();
   private acquisition: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
-  /** Hint codes logged: each once, however often a framer restarts. */
-  private readonly hinted = new Set<string>();
+  private readonly frameLog: FrameEventLog;
 
   constructor(options: ServiceOptions) {
     this.queue = options.queue;
@@ -91,6 +91,7 @@ export class Service {
     this.log = options.logger;
     this.onStored = options.onStored;
     this.clock = options.clock ?? (() => new Date());
+    this.frameLog = new FrameEventLog(this.log, this.counters);
   }
 
   add(component: ServiceComponent): this {
@@ -131,6 +132,7 @@ export class Service {
       }
     }
     await this.queue.close();
+    this.frameLog.flush();
     this.log.info({ ...this.counters }, 'stopped');
   }
 
@@ -163,21 +165,17 @@ export class Service {
         case 'rejected':
           if (event.code === 'P1_CRC_MISMATCH') this.counters.crcErrors++;
           else this.counters.invalid++;
-          this.log.warn({ code: event.code, reason: event.reason }, 'telegram rejected');
           break;
         case 'truncated':
           this.counters.truncated++;
-          this.log.warn({ bytes: event.bytes }, 'truncated telegram dropped');
           break;
         case 'junk':
           this.counters.junkBytes += event.bytes;
-          this.log.debug({ bytes: event.bytes }, 'bytes between telegrams skipped');
           break;
         case 'hint':
-          if (!this.hinted.has(event.code)) this.log.warn({ code: event.code }, event.message);
-          this.hinted.add(event.code);
           break;
       }
+      this.frameLog.event(event);
     }
   }
 

@@ -1,6 +1,6 @@
 import type { QueueRecord } from '../queue/types.js';
 import type { ParseOptions } from '../telegram/types.js';
-import { ELECTRICITY_FIELD_NAMES, INTEGER_FIELDS, mapRaw, newMappedTelegram, type MappedTelegram, type Point } from './points.js';
+import { ELECTRICITY_FIELD_NAMES, INTEGER_FIELDS, mapRecord, newMappedTelegram, type MappedTelegram, type Point } from './points.js';
 
 export type Precision = 's' | 'ms' | 'ns';
 
@@ -160,9 +160,9 @@ const mapped = newMappedTelegram();
 export function recordsToLines(records: readonly QueueRecord[], parse: ParseOptions = {}, precision: Precision = 's'): string[] {
   const unique = new UniqueLines(precision);
   for (const record of records) {
-    mapRaw(record.raw, record.receivedAt, parse, mapped);
+    mapRecord(record, parse, mapped);
     if (mapped.time !== undefined) unique.add(electricityLine(mapped, mapped.time, precision), mapped.time);
-    for (const point of mapped.mbus) {
+    for (const point of mapped.extra) {
       const line = toLine(point, precision);
       if (line !== '') unique.add(line, point.time);
     }

@@ -1,3 +1,5 @@
+import { readDlmsRecord } from '../frames/dlms/record.js';
+import type { DlmsReading } from '../frames/dlms/reading.js';
 import type { QueueRecord } from '../queue/types.js';
 import { normaliseReference } from '../telegram/obis.js';
 import { walkTelegram } from '../telegram/parse.js';
@@ -111,6 +113,11 @@ const METER_KEYS = METER_ID_REFERENCES.flatMap((reference) => [reference, `${ref
 /** The meter's time, under exactly this key (as parseTelegram's `time`). */
 const TIME_KEY = '0-0:1.0.0';
 
+/** Kamstrup and Landis+Gyr count electricity on channel 1 (`1-1:1.7.0`): the same quantity as `1-0:1.7.0`. */
+function onChannelZero(reference: string): string {
+  return reference.startsWith('1-1:') ? `1-0:${reference.slice(4)}` : reference;
+}
+
 function mappingOf(reference: string): Mapping {
   const known = mappings.get(reference);
   if (known !== undefined) return known;
@@ -125,7 +132,7 @@ function kindOf(reference: string): MappingKind {
   if (meterRank !== -1) return { kind: 'meter', rank: meterRank };
   let mapping: MappingKind;
   const normalised = normaliseReference(reference);
-  const electricity = ELECTRICITY_FIELDS.get(normalised);
+  const electricity = ELECTRICITY_FIELDS.get(normalised) ?? ELECTRICITY_FIELDS.get(onChannelZero(normalised));
   if (electricity !== undefined) {
     mapping = { kind: 'electricity', id: ELECTRICITY_FIELD_NAMES.indexOf(electricity.field), scale: electricity.scale };
   } else if (normalised.startsWith('0-n:')) {
@@ -193,13 +200,13 @@ export interface MappedTelegram {
   time: number | undefined;
   /** The meter's equipment id (the `meter` tag), when the electricity point has one. */
   meter: string | undefined;
-  /** M-Bus devices' points, by channel. */
-  mbus: Point[];
+  /** Further points: M-Bus devices' (by channel), and a DLMS meter's registers captured at their own time. */
+  extra: Point[];
 }
 
 export function newMappedTelegram(): MappedTelegram {
   const size = ELECTRICITY_FIELD_NAMES.length;
-  return { fieldCount: 0, fieldIds: new Int32Array(size), fieldValues: new Float64Array(size), time: undefined, meter: undefined, mbus: [] };
+  return { fieldCount: 0, fieldIds: new Int32Array(size), fieldValues: new Float64Array(size), time: undefined, meter: undefined, extra: [] };
 }
 
 /**
@@ -275,6 +282,39 @@ export function mapRaw(raw: string, receivedAt: string, options: ParseOptions, o
 }
 
 /**
+ * A DLMS meter's reading -> its points, into `out`: the same electricity fields as a DSMR telegram's, at the
+ * notification's time (the receive time when it has none), tagged with the meter's id; registers the list captured
+ * at another time (the hourly list 3's energies after its clock) are an electricity point at that time.
+ */
+export function mapReading(reading: DlmsReading, receivedAt: string, out: MappedTelegram): MappedTelegram {
+  list.reset();
+  let own: Map<string, Record<string, number>> | undefined;
+  for (const reference in reading.objects) {
+    const object = reading.objects[reference]!;
+    if (typeof object.time !== 'string' || object.time === reading.time) {
+      list.add(reference, object);
+      continue;
+    }
+    const mapping = mappingOf(reference);
+    if (mapping.kind !== 'electricity') continue;
+    const value = scaled(object, mapping.scale);
+    if (value === undefined) continue;
+    own ??= new Map();
+    let fields = own.get(object.time);
+    if (fields === undefined) own.set(object.time, (fields = {}));
+    fields[ELECTRICITY_FIELD_NAMES[mapping.id]!] = value;
+  }
+  mapObjects(reading.time, receivedAt, out);
+  const tags: Record<string, string> = reading.meter === null ? {} : { meter: reading.meter };
+  if (out.time !== undefined) out.meter = reading.meter ?? undefined;
+  for (const [iso, fields] of own ?? []) {
+    const time = timeOf(iso);
+    if (time !== undefined) out.extra.push({ measurement: 'electricity', tags, fields, time });
+  }
+  return out;
+}
+
+/**
  * The collected objects -> points. `telegramTime` is the parsed telegram's time; undefined when there is no parsed
  * telegram, and the time is then its 0-0:1.0.0 object's, as parseTelegram would give it.
  */
@@ -326,7 +366,7 @@ function mapObjects(telegramTime: string | null | undefined, receivedAt: string,
   out.fieldCount = fieldCount;
   out.time = fieldCount > 0 ? (timeOf(telegramTime === undefined ? timeObject : telegramTime) ?? timeOf(receivedAt)) : undefined;
   out.meter = out.time === undefined ? undefined : meterId();
-  out.mbus = [];
+  out.extra = [];
   if (channels === undefined) return out;
   for (const [number, channel] of [...channels].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const reading = channel.reading;
@@ -335,7 +375,7 @@ function mapObjects(telegramTime: string | null | undefined, receivedAt: string,
     if (time === undefined || time < EARLIEST_READING_MS) continue;
     const measurement = (channel.type === undefined ? undefined : MBUS_MEASUREMENT.get(channel.type)) ?? 'mbus';
     const tags: Record<string, string> = channel.id === undefined ? { channel: number } : { channel: number, meter: channel.id };
-    out.mbus.push({ measurement, tags, fields: { value: reading.value }, time });
+    out.extra.push({ measurement, tags, fields: { value: reading.value }, time });
   }
   return out;
 }
@@ -367,11 +407,26 @@ function pointsOf(mapped: MappedTelegram): Point[] {
     for (let i = 0; i < mapped.fieldCount; i++) fields[ELECTRICITY_FIELD_NAMES[mapped.fieldIds[i]!]!] = mapped.fieldValues[i]!;
     points.push({ measurement: 'electricity', tags: mapped.meter === undefined ? {} : { meter: mapped.meter }, fields, time: mapped.time });
   }
-  points.push(...mapped.mbus);
+  points.push(...mapped.extra);
   return points;
 }
 
 /** A stored record -> its points (the raw text is the record of truth: parsed again here, so parser fixes apply). */
 export function recordToPoints(record: QueueRecord, options: ParseOptions = {}): Point[] {
-  return pointsOf(mapRaw(record.raw, record.receivedAt, options, scratch));
+  return pointsOf(mapRecord(record, options, scratch));
+}
+
+/**
+ * A stored record of any protocol -> its points, into `out`. A DLMS record that does not decode (written by a
+ * release that read more than this one) maps to no point.
+ */
+export function mapRecord(record: QueueRecord, options: ParseOptions, out: MappedTelegram): MappedTelegram {
+  if (record.protocol === 'dsmr') return mapRaw(record.raw, record.receivedAt, options, out);
+  const reading = readDlmsRecord(record.raw, options);
+  if (reading !== null) return mapReading(reading, record.receivedAt, out);
+  out.fieldCount = 0;
+  out.time = undefined;
+  out.meter = undefined;
+  out.extra = [];
+  return out;
 }

@@ -1,4 +1,4 @@
-import { P1Error } from '../errors.js';
+import { SubjectError } from '../errors.js';
 
 /** `influxdb:URL?org=O&bucket=B`: the InfluxDB v2 write API (2.x, 3.x, Cloud, 1.8+, VictoriaMetrics). */
 export interface InfluxV2Spec {
@@ -32,8 +32,17 @@ export type SinkSpec = InfluxV2Spec | InfluxV1Spec | CosmSpec;
 
 export const SINK_SPEC_FORMS = 'influxdb:URL?org=O&bucket=B | influxdb-v1:URL?db=D[&rp=R] | cosm:URL/v2/feeds/FEED_ID';
 
-function specError(spec: string, part: string, problem: string): P1Error {
-  return new P1Error('P1_SINK_SPEC', `sink "${redactUrl(spec)}": ${part}: ${problem} (allowed: ${SINK_SPEC_FORMS})`);
+function specError(spec: string, part: string, problem: string): SubjectError {
+  return new SubjectError('P1_SINK_SPEC', `sink "${redactUrl(spec)}"`, `${part}: ${problem}`, { hint: `allowed: ${SINK_SPEC_FORMS}` });
+}
+
+/** decodeURIComponent that keeps text it cannot decode (a raw "%" in a password) instead of throwing. */
+function decode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 /** Parses a `--sink` spec. Errors are P1_SINK_SPEC naming the part that is wrong; credentials never appear in them. */
@@ -41,7 +50,11 @@ export function parseSinkSpec(spec: string): SinkSpec {
   const colon = spec.indexOf(':');
   const kind = colon === -1 ? '' : spec.slice(0, colon);
   if (kind !== 'influxdb' && kind !== 'influxdb-v1' && kind !== 'cosm') {
-    throw specError(spec, 'kind', `"${colon === -1 ? spec : kind}" is not a sink kind; expected influxdb, influxdb-v1 or cosm`);
+    throw specError(spec, 'kind', `"${redactUrl(colon === -1 ? spec : kind)}" is not a sink kind; expected influxdb, influxdb-v1 or cosm`);
+  }
+  // The URL parser drops tabs and line breaks silently: a pasted line break would change the URL unseen.
+  if (/\s/.test(spec)) {
+    throw specError(spec, 'URL', 'contains whitespace (a space, tab or line break); percent-encode it (%20), or give the password in INFLUX_PASSWORD');
   }
   let url: URL;
   try {
@@ -52,6 +65,12 @@ export function parseSinkSpec(spec: string): SinkSpec {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw specError(spec, 'URL', `scheme "${url.protocol.replace(/:$/, '')}" is not supported (expected http or https)`);
   }
+  // A raw "/", "?", "#" or "\\" in a password ends the URL's user info early: the rest would be read as host, path
+  // or query (and echoed in messages as such). Every "@" must be the one before the host.
+  const at = spec.lastIndexOf('@');
+  if (at !== -1 && !spec.slice(at + 1).toLowerCase().startsWith(url.host)) {
+    throw specError(spec, 'URL', 'an "@" that does not end the user info: percent-encode "@", "/", "?", "#" and "\\" in a user name or password (or give them in INFLUX_USERNAME / INFLUX_PASSWORD)');
+  }
   if (url.hash !== '') throw specError(spec, 'URL', 'a "#fragment" has no meaning here');
   const params = url.searchParams;
   const base = `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
@@ -60,7 +79,7 @@ export function parseSinkSpec(spec: string): SinkSpec {
     if (url.username !== '' || url.password !== '') throw specError(spec, 'URL', 'credentials in the URL: put the API key in COSM_API_KEY instead');
     const match = /^(.*)\/v2\/feeds\/([^/]+?)(?:\.json)?\/?$/.exec(url.pathname);
     if (match === null) throw specError(spec, 'path', `"${url.pathname}" does not end in /v2/feeds/FEED_ID`);
-    const feed = decodeURIComponent(match[2]!);
+    const feed = decode(match[2]!);
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(feed)) throw specError(spec, 'FEED_ID', `"${feed}" is not a feed id (letters, digits, "_" and "-")`);
     const extra = [...params.keys()];
     if (extra.length > 0) throw specError(spec, `parameter "${extra[0]!}"`, 'a cosm sink takes no parameters');
@@ -83,8 +102,8 @@ export function parseSinkSpec(spec: string): SinkSpec {
     if (rp === '') throw specError(spec, 'parameter "rp"', 'empty; leave it out for the default retention policy');
     out.rp = rp;
   }
-  if (url.username !== '') out.username = decodeURIComponent(url.username);
-  if (url.password !== '') out.password = decodeURIComponent(url.password);
+  if (url.username !== '') out.username = decode(url.username);
+  if (url.password !== '') out.password = decode(url.password);
   return out;
 }
 
@@ -100,11 +119,32 @@ function required(spec: string, params: URLSearchParams, key: string, what: stri
   return value;
 }
 
-/** A URL or spec as it may be logged: user info and secret-looking parameters masked. */
+/** Where the user info of a URL or spec is: from "//" (or the kind's ":") to the last "@"; null when it has none. */
+function userInfoSpan(text: string): { start: number; at: number } | null {
+  const slashes = text.indexOf('//');
+  const start = slashes !== -1 ? slashes + 2 : text.indexOf(':') + 1;
+  const at = text.lastIndexOf('@');
+  return at >= start ? { start, at } : null;
+}
+
+/**
+ * A URL or spec as it may be shown (logs, errors, `config check`, status): user info and secret-looking parameters
+ * masked, and nothing after the first whitespace (what was pasted after a URL may be anything). User info is
+ * everything up to the last "@", whatever the password holds: a raw "@", "/", "#", "?" or a line break ends it
+ * nowhere else. An "@" in a query masks the host too: too much, never too little.
+ */
 export function redactUrl(text: string): string {
-  return text
-    .replace(/(\/\/)[^/@\s]*@/, '$1***@')
-    .replace(/([?&](?:p|password|token|key|api_key|apikey|u)=)[^&\s]*/gi, '$1***');
+  const span = userInfoSpan(text);
+  let out = span === null ? text : `${text.slice(0, span.start)}***${text.slice(span.at)}`;
+  out = out.replace(/([?&](?:p|password|token|key|api_key|apikey|u)=)[^&]*/gi, '$1***');
+  const space = out.search(/\s/);
+  return space === -1 ? out : `${out.slice(0, space)}...`;
+}
+
+/** A valid spec (parseSinkSpec accepted it) without its user info: `influxdb-v1:http://u:p@host` -> `influxdb-v1:http://host`. */
+export function withoutUserInfo(spec: string): string {
+  const span = userInfoSpan(spec);
+  return span === null ? spec : `${spec.slice(0, span.start)}${spec.slice(span.at + 1)}`;
 }
 
 /** How a sink is named in logs and status: kind and URL, never credentials. */

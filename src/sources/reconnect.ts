@@ -1,6 +1,7 @@
 import { P1Error } from '../errors.js';
 import type { Logger } from '../log.js';
-import { TelegramFramer } from '../telegram/frame.js';
+import { RepeatedLog } from '../log/repeated.js';
+import { FrameDetector, provesLine } from '../frames/detector.js';
 import { backoffDelay, type BackoffPolicy } from './backoff.js';
 import type { SourceState, SourceStats } from './source.js';
 import { wait } from './wait.js';
@@ -26,7 +27,7 @@ export interface ReconnectOptions {
   description: string;
   logger: Logger;
   stats: SourceStats;
-  /** No complete telegram for this long drops the link and opens it again (read on every link: auto-detection shortens it). */
+  /** No complete frame for this long drops the link and opens it again (read on every link: auto-detection shortens it). */
   silenceMs: () => number;
   backoff: BackoffPolicy;
   random?: () => number;
@@ -38,6 +39,8 @@ export interface ReconnectOptions {
   onSilence?(): 'now' | 'backoff';
 }
 
+/** A problem that stays (a meter unplugged for a day) is said once, then summarised this often. */
+const PROBLEM_SUMMARY_MS = 3_600_000;
 const HIGH_WATER_CHUNKS = 64;
 const LOW_WATER_CHUNKS = 8;
 
@@ -51,7 +54,8 @@ export async function* readWithReconnect(options: ReconnectOptions, signal: Abor
   const random = options.random ?? Math.random;
   let attempt = 0;
   let opened = false;
-  let lastProblem = '';
+  // Each retry of the same problem is a debug line, so the cycle can be followed when asked for.
+  const problems = new RepeatedLog({ logger, summaryMs: PROBLEM_SUMMARY_MS, repeatLevel: 'debug' });
 
   const setState = (state: SourceState): void => {
     stats.state = state;
@@ -60,9 +64,7 @@ export async function* readWithReconnect(options: ReconnectOptions, signal: Abor
     const text = `${error.code}: ${error.message}`;
     stats.lastError = text;
     // One line per new problem: a meter that stays unplugged for a day does not fill the journal.
-    if (text !== lastProblem) logger.warn({ source: description, code: error.code, retryInMs }, `${description}: ${error.message}; retrying`);
-    else logger.debug({ source: description, code: error.code, retryInMs }, `${description}: still ${error.code}`);
-    lastProblem = text;
+    problems.log('warn', text, { source: description, code: error.code, retryInMs }, `${description}: ${error.message}; retrying`);
   };
 
   try {
@@ -89,15 +91,15 @@ export async function* readWithReconnect(options: ReconnectOptions, signal: Abor
       setState('open');
       // While the same problem repeats (an adapter without a meter behind it: open, silence, open...), the
       // cycle is logged at debug level; the problem itself was said once.
-      const level = lastProblem === '' ? 'info' : 'debug';
+      const level = problems.active ? 'debug' : 'info';
       logger[level]({ source: description, settings: stats.settings, reconnects: stats.reconnects }, `${description}: open`);
 
       const outcome: { reason?: P1Error } = {};
       yield* pump(link, options, signal, outcome, () => {
         attempt = 0;
-        if (lastProblem !== '') {
+        if (problems.active) {
+          problems.forget();
           logger.info({ source: description, settings: stats.settings }, `${description}: telegrams arriving again`);
-          lastProblem = '';
         }
       });
       if (signal.aborted) break;
@@ -109,6 +111,7 @@ export async function* readWithReconnect(options: ReconnectOptions, signal: Abor
       if (delay > 0) await wait(delay, signal);
     }
   } finally {
+    problems.forget();
     if (stats.state !== 'closed') {
       setState('closed');
       logger.info({ source: description }, `${description}: closed`);
@@ -148,8 +151,9 @@ async function* pump(
       silenceMs,
     );
   };
-  // The watchdog frames a copy of the stream only to know that whole telegrams still arrive.
-  const framer = new TelegramFramer();
+  // The watchdog frames a copy of the stream only to know that whole frames still arrive (no keys needed: an
+  // encrypted frame that passed its CRC proves the line as well as a readable one).
+  const framer = new FrameDetector();
   let parityHint = false;
   signal.addEventListener('abort', notify);
   arm();
@@ -177,7 +181,7 @@ async function* pump(
         options.stats.bytes += chunk.length;
         for (const event of framer.push(chunk)) {
           if (event.type === 'hint') parityHint ||= event.code === 'P1_PARITY_7E1';
-          else if (event.type === 'telegram') {
+          else if (provesLine(event)) {
             onHealthy();
             arm();
             options.onTelegram?.({ parityHint });

@@ -7,8 +7,8 @@ import { classifyPortError, notSerialError } from './port-errors.js';
 import { readWithReconnect, type Link } from './reconnect.js';
 import type { ByteSource, SourceStats } from './source.js';
 import {
+  AUTO_SETTINGS,
   DSMR223_SETTINGS,
-  DSMR45_SETTINGS,
   describeSettings,
   describeSpec,
   type RequestLine,
@@ -43,15 +43,16 @@ const DEFAULT_DETECT_MS = 12_000;
 const PRESENCE_CHECK_MS = 1000;
 
 /**
- * A meter on a serial port (USB adapter). `settings: 'auto'` opens 115200 8N1 (DSMR 4/5), then 9600 7E1
- * (DSMR 2.2/3), in turn, until a valid telegram arrives; from then on the found settings are kept.
+ * A meter on a serial port (USB adapter). `settings: 'auto'` opens 115200 8N1 (DSMR 4/5), 9600 7E1 (DSMR 2.2/3),
+ * 2400 8E1 and 2400 8N1 (HAN adapters for DLMS meters), in turn, until a valid frame arrives; from then on the found
+ * settings are kept.
  */
 export function createSerialSource(spec: SerialSpec, options: SerialSourceOptions): ByteSource {
   const description = describeSpec(spec);
   const { logger } = options;
   const stats: SourceStats = { state: 'closed', reconnects: 0, bytes: 0 };
   const auto = spec.settings === 'auto';
-  let candidates: SerialSettings[] = spec.settings === 'auto' ? [DSMR45_SETTINGS, DSMR223_SETTINGS] : [spec.settings];
+  let candidates: readonly SerialSettings[] = spec.settings === 'auto' ? AUTO_SETTINGS[spec.protocol] : [spec.settings];
   let index = 0;
   let locked = !auto;
   let cycles = 0;
@@ -85,9 +86,9 @@ export function createSerialSource(spec: SerialSpec, options: SerialSourceOption
           onTelegram: ({ parityHint }) => {
             if (locked) return;
             locked = true;
-            // On a real line only the right settings give a valid telegram; a pty ignores them, and then the
+            // On a real line only the right settings give a valid frame; a pty ignores them, and then the
             // parity bit on the bytes is what tells a 7E1 meter apart.
-            const found = parityHint || current.dataBits === 7 ? DSMR223_SETTINGS : DSMR45_SETTINGS;
+            const found = parityHint ? DSMR223_SETTINGS : current;
             candidates = [found];
             index = 0;
             stats.settings = describeSettings(found);

@@ -1,4 +1,4 @@
-import { P1Error } from '../errors.js';
+import { SubjectError } from '../errors.js';
 
 /** Serial line settings. DSMR 2.2/3 meters talk 9600 7E1, DSMR 4/5 115200 8N1. */
 export interface SerialSettings {
@@ -12,11 +12,15 @@ export type DsmrPreset = '2.2' | '3' | '4' | '5';
 /** Which modem line asks the meter to send (DSMR pin 2, "data request"). */
 export type RequestLine = 'dtr' | 'rts' | 'none';
 
+/** What a serial meter speaks: DSMR text (P1 ports), DLMS (the HAN ports of Norway, Sweden, Austria...), or either. */
+export type LineProtocol = 'auto' | 'dsmr' | 'dlms';
+
 export interface SerialSpec {
   kind: 'serial';
   path: string;
-  /** Fixed settings, or 'auto': try the DSMR 4/5 and the DSMR 2.2/3 settings until a telegram arrives. */
+  /** Fixed settings, or 'auto': try the settings of `protocol` in turn until a frame arrives. */
   settings: SerialSettings | 'auto';
+  protocol: LineProtocol;
   request: RequestLine;
 }
 
@@ -47,6 +51,16 @@ export type SourceSpec = SerialSpec | TcpSpec | FileSpec | SimulateSpec;
 
 export const DSMR45_SETTINGS: SerialSettings = Object.freeze({ baudRate: 115200, dataBits: 8, parity: 'none', stopBits: 1 });
 export const DSMR223_SETTINGS: SerialSettings = Object.freeze({ baudRate: 9600, dataBits: 7, parity: 'even', stopBits: 1 });
+/** M-Bus-to-USB HAN adapters: 2400 baud, 8E1 for Aidon, Kaifa and Landis+Gyr, 8N1 for Kamstrup. */
+export const HAN_8E1_SETTINGS: SerialSettings = Object.freeze({ baudRate: 2400, dataBits: 8, parity: 'even', stopBits: 1 });
+export const HAN_8N1_SETTINGS: SerialSettings = Object.freeze({ baudRate: 2400, dataBits: 8, parity: 'none', stopBits: 1 });
+
+/** The settings auto-detection tries, in order, for each protocol. */
+export const AUTO_SETTINGS: Readonly<Record<LineProtocol, readonly SerialSettings[]>> = {
+  auto: [DSMR45_SETTINGS, DSMR223_SETTINGS, HAN_8E1_SETTINGS, HAN_8N1_SETTINGS],
+  dsmr: [DSMR45_SETTINGS, DSMR223_SETTINGS],
+  dlms: [HAN_8E1_SETTINGS, HAN_8N1_SETTINGS],
+};
 
 export const STANDARD_BAUD_RATES = [300, 600, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600] as const;
 
@@ -60,6 +74,8 @@ export function describeSettings(s: SerialSettings): string {
   const text = formatSettings(s);
   if (text === formatSettings(DSMR45_SETTINGS)) return `${text} (DSMR 4/5)`;
   if (text === formatSettings(DSMR223_SETTINGS)) return `${text} (DSMR 2.2/3)`;
+  if (text === formatSettings(HAN_8E1_SETTINGS)) return `${text} (HAN: Aidon, Kaifa, Landis+Gyr)`;
+  if (text === formatSettings(HAN_8N1_SETTINGS)) return `${text} (HAN: Kamstrup)`;
   return text;
 }
 
@@ -68,8 +84,20 @@ export function defaultIntervalS(dsmr: SimulatedDsmr): number {
   return dsmr === '5' ? 1 : 10;
 }
 
+/** What users call their meter's version (the README's table: "4.0 / 4.2", "5.0") -> the line settings it implies. */
+const DSMR_VERSIONS: ReadonlyArray<[string, DsmrPreset]> = [
+  ['2.2', '2.2'],
+  ['3', '3'],
+  ['3.0', '3'],
+  ['4', '4'],
+  ['4.0', '4'],
+  ['4.2', '4'],
+  ['5', '5'],
+  ['5.0', '5'],
+];
+
 const FORMS =
-  'serial:/dev/ttyUSB0[?dsmr=auto|2.2|3|4|5&baud=N&bits=7|8&parity=none|even|odd&stop=1|2&request=dtr|rts|none], ' +
+  'serial:/dev/ttyUSB0[?protocol=auto|dsmr|dlms&dsmr=auto|2.2|3|4|4.2|5&baud=N&bits=7|8&parity=none|even|odd&stop=1|2&request=dtr|rts|none], ' +
   'tcp:HOST:PORT, file:PATH[?rate=fast|realtime], simulate[?dsmr=5|2.2&interval=SECONDS&seed=N]';
 
 /**
@@ -78,7 +106,7 @@ const FORMS =
  */
 export function parseSourceSpec(spec: string): SourceSpec {
   const fail = (what: string): never => {
-    throw new P1Error('P1_SOURCE_SPEC', `source "${spec}": ${what}`);
+    throw new SubjectError('P1_SOURCE_SPEC', `source "${spec}"`, what);
   };
   const colon = spec.indexOf(':');
   const question = spec.indexOf('?');
@@ -129,9 +157,13 @@ function oneOf<T extends string>(key: string, value: string | undefined, allowed
 }
 
 function parseSerial(text: string, fail: Fail): SerialSpec {
-  const { path, params } = splitQuery(text, ['dsmr', 'baud', 'bits', 'parity', 'stop', 'request'], fail);
+  const { path, params } = splitQuery(text, ['protocol', 'dsmr', 'baud', 'bits', 'parity', 'stop', 'request'], fail);
   if (path === '') fail('the serial device path is missing (for example serial:/dev/ttyUSB0)');
-  const dsmr = oneOf('dsmr', params.get('dsmr'), ['auto', '2.2', '3', '4', '5'], fail) ?? 'auto';
+  const version = oneOf('dsmr', params.get('dsmr'), ['auto', ...DSMR_VERSIONS.map(([name]) => name)], fail) ?? 'auto';
+  const dsmr = version === 'auto' ? 'auto' : DSMR_VERSIONS.find(([name]) => name === version)![1];
+  // A DSMR version names a DSMR meter; otherwise DSMR and DLMS settings are both tried.
+  const protocol = oneOf('protocol', params.get('protocol'), ['auto', 'dsmr', 'dlms'], fail) ?? (dsmr === 'auto' ? 'auto' : 'dsmr');
+  if (protocol === 'dlms' && dsmr !== 'auto') fail('protocol=dlms and a dsmr version contradict each other; give one');
   const request = oneOf('request', params.get('request'), ['dtr', 'rts', 'none'], fail) ?? 'dtr';
 
   const baudText = params.get('baud');
@@ -147,16 +179,17 @@ function parseSerial(text: string, fail: Fail): SerialSpec {
   const stop = oneOf('stop', params.get('stop'), ['1', '2'], fail);
 
   const explicit = baudRate !== undefined || bits !== undefined || parity !== undefined || stop !== undefined;
-  if (dsmr === 'auto' && !explicit) return { kind: 'serial', path, settings: 'auto', request };
-  // Explicit line settings override the preset field by field; without a preset they start from 115200 8N1.
-  const base = dsmr === '2.2' || dsmr === '3' ? DSMR223_SETTINGS : DSMR45_SETTINGS;
+  if (dsmr === 'auto' && !explicit) return { kind: 'serial', path, settings: 'auto', protocol, request };
+  // Explicit line settings override the preset field by field; without a preset they start from 115200 8N1
+  // (2400 8E1 for protocol=dlms).
+  const base = dsmr === '2.2' || dsmr === '3' ? DSMR223_SETTINGS : protocol === 'dlms' ? HAN_8E1_SETTINGS : DSMR45_SETTINGS;
   const settings: SerialSettings = {
     baudRate: baudRate ?? base.baudRate,
     dataBits: bits === undefined ? base.dataBits : bits === '7' ? 7 : 8,
     parity: parity ?? base.parity,
     stopBits: stop === undefined ? base.stopBits : stop === '2' ? 2 : 1,
   };
-  return { kind: 'serial', path, settings, request };
+  return { kind: 'serial', path, settings, protocol, request };
 }
 
 function parseTcp(text: string, fail: Fail): TcpSpec {
@@ -191,7 +224,7 @@ function parseFile(text: string, fail: Fail): FileSpec {
 function parseSimulate(text: string, fail: Fail): SimulateSpec {
   if (text !== '' && !text.startsWith('?')) fail('expected simulate or simulate?dsmr=5|2.2&interval=SECONDS&seed=N');
   const { params } = splitQuery(text, ['dsmr', 'interval', 'seed'], fail);
-  const dsmr = oneOf('dsmr', params.get('dsmr'), ['5', '2.2'], fail) ?? '5';
+  const dsmr = oneOf('dsmr', params.get('dsmr'), ['5', '5.0', '2.2'], fail) === '2.2' ? '2.2' : '5';
   const intervalText = params.get('interval');
   const intervalS = intervalText === undefined ? defaultIntervalS(dsmr) : Number(intervalText);
   if (!Number.isFinite(intervalS) || intervalS < 0.01 || intervalS > 3600) {

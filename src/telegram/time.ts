@@ -96,6 +96,14 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
   return f;
 }
 
+/**
+ * A wall-clock time as ISO 8601 with an offset: the one given (a DLMS clock's deviation), else `timeZone`'s at
+ * that local time, as for a DSMR 2.2/3 timestamp.
+ */
+export function localToIso(local: LocalTime, offsetMinutes: number | null, timeZone = 'Europe/Amsterdam'): string {
+  return `${isoLocal(local)}${formatOffset(offsetMinutes ?? zoneOffsetForLocal(local, timeZone))}`;
+}
+
 /** Offset of `timeZone` from UTC, in minutes, at the instant `utcMs`. */
 export function zoneOffsetAt(utcMs: number, timeZone: string): number {
   const parts = formatterFor(timeZone).formatToParts(new Date(utcMs));

@@ -23,7 +23,7 @@ export const ENCRYPTED_HINT: HintEvent = {
   type: 'hint',
   code: 'P1_STREAM_ENCRYPTED',
   message:
-    'encrypted DLMS frames (general-glo-ciphering, 0xDB), as a Luxembourg Smarty or an Austrian meter sends them: reading them takes the meter\'s decryption key (GUEK, and an authentication key where the operator uses one) from the grid operator. This version does not decrypt: these bytes are counted as junk',
+    'encrypted DLMS frames (general-glo-ciphering, 0xDB), as a Luxembourg Smarty or an Austrian meter sends them: reading them takes the meter\'s decryption key from the grid operator (decryptionKey, and authenticationKey where the operator gives one). The DSMR text framer does not decrypt: these bytes are counted as junk',
 };
 
 /** HDLC frame format type 3: 0x7E, format (0xA in the high nibble, 11-bit length), ..., FCS, 0x7E. */

@@ -37,9 +37,9 @@ describe('p1logger import', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/imported 3 telegrams .*\(seq 1-3,/);
     expect(await stored()).toEqual([
-      { seq: 1, receivedAt: '2016-11-13T19:57:57.000Z', raw: raws[0] },
-      { seq: 2, receivedAt: '2017-01-02T18:20:02.000Z', raw: raws[1] },
-      { seq: 3, receivedAt: '2020-05-12T11:54:09.000Z', raw: raws[2] },
+      { seq: 1, receivedAt: '2016-11-13T19:57:57.000Z', protocol: 'dsmr', raw: raws[0] },
+      { seq: 2, receivedAt: '2017-01-02T18:20:02.000Z', protocol: 'dsmr', raw: raws[1] },
+      { seq: 3, receivedAt: '2020-05-12T11:54:09.000Z', protocol: 'dsmr', raw: raws[2] },
     ]);
   });
 

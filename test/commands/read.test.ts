@@ -69,7 +69,7 @@ describe('p1logger read', () => {
     expect(result.stdout.trim().split('\n').length).toBe(1);
     expect(JSON.parse(result.stdout)).toMatchObject({ header: 'KFM5KAIFA-METER', crc: 'ok' });
     const lines = logLines(result.stderr);
-    expect(lines.find((l) => l.code === 'P1_CRC_MISMATCH')?.msg).toMatch(/^rejected telegram: CRC mismatch/);
+    expect(lines.find((l) => l.code === 'P1_CRC_MISMATCH')?.msg).toMatch(/^telegram rejected: CRC mismatch/);
     expect(lines.some((l) => /junk bytes skipped/.test(l.msg))).toBe(true);
     expect(lines.find((l) => l.msg === 'read finished')).toMatchObject({ printed: 1, crcErrors: 1, junkBytes: junk.length });
   });

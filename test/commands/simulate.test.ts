@@ -55,6 +55,16 @@ describe('p1logger simulate', () => {
     expect(frame(await readFile(path)).filter((e) => e.type === 'telegram').length).toBe(5);
   });
 
+  it('--out a file for 200 telegrams: waits for the file to drain without piling up listeners (no warning)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'p1logger-sim-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const path = join(dir, 'out.txt');
+    const result = await runCli(['simulate', '--fast', '--count', '200', '--out', path]);
+    expect(result.code).toBe(0);
+    expect(result.stderr).not.toContain('Warning');
+    expect(frame(await readFile(path)).filter((e) => e.type === 'telegram').length).toBe(200);
+  });
+
   it('--listen serves telegrams to `p1logger read --source tcp:...`', async () => {
     const sim = spawnTracked(['simulate', '--listen', '127.0.0.1:0', '--interval', '0.1']);
     await until(() => /listening on 127\.0\.0\.1:\d+/.test(sim.stderr()), 20_000, 'the simulator to listen');

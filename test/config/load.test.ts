@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, configFields, loadConfig, type LoadConfigOptions } from '../../src/config.js';
 import { isP1Error } from '../../src/errors.js';
+import { Secret } from '../../src/config/secret.js';
 
 let dir: string;
 const NO_DEFAULT = '/nonexistent/p1logger/config.yaml';
@@ -45,6 +46,7 @@ describe('embedded default and file lookup', () => {
       dataDir: './data',
       timeZone: 'Europe/Amsterdam',
       http: { listen: '127.0.0.1:8080', enabled: true },
+      relay: { maxClients: 5 },
       queue: { durability: 'sync', syncIntervalMs: 10000, retention: { maxAgeDays: 30, maxBytes: 1073741824 } },
       sinks: [],
       log: { level: 'info' },
@@ -84,7 +86,7 @@ describe('layers: file < environment < flags', () => {
     expect(fromEnv.config.dataDir).toBe('/a');
     const fromFlags = await load({
       flags: { config: path, source: 'serial:/dev/p1', dataDir: '/b', listen: '[::1]:9002', logLevel: 'debug', sink: ['cosm:http://127.0.0.1:1/v2/feeds/7'] },
-      env: { P1LOGGER_SOURCE: 'file:/tmp/capture.txt', P1LOGGER_DATA_DIR: '/c' },
+      env: { P1LOGGER_SOURCE: 'file:/tmp/capture.txt', P1LOGGER_DATA_DIR: '/c', COSM_API_KEY: 'key' },
     });
     expect(fromFlags.config).toMatchObject({ source: 'serial:/dev/p1', dataDir: '/b', http: { listen: '[::1]:9002' }, log: { level: 'debug' } });
     expect(fromFlags.config.sinks).toEqual([{ name: 'cosm', url: 'cosm:http://127.0.0.1:1/v2/feeds/7', batchSize: 500, maxRetryDelaySeconds: 300 }]);
@@ -97,6 +99,8 @@ describe('layers: file < environment < flags', () => {
     timeZone: { env: 'Europe/Brussels', value: 'Europe/Brussels' },
     'http.listen': { env: '127.0.0.1:0', value: '127.0.0.1:0' },
     'http.enabled': { env: 'false', value: false },
+    'relay.listen': { env: '127.0.0.1:2323', value: '127.0.0.1:2323' },
+    'relay.maxClients': { env: '2', value: 2 },
     'queue.durability': { env: 'grouped', value: 'grouped' },
     'queue.syncIntervalMs': { env: '250', value: 250 },
     'queue.retention.maxAgeDays': { env: '7.5', value: 7.5 },
@@ -106,6 +110,9 @@ describe('layers: file < environment < flags', () => {
       value: [{ name: 'v1', url: 'influxdb-v1:http://127.0.0.1:8086?db=p1', batchSize: 100, maxRetryDelaySeconds: 300 }],
     },
     'log.level': { env: 'warn', value: 'warn' },
+    // Meter keys are secrets: resolved, masked (test/config/meter-keys.test.ts checks the values).
+    decryptionKey: { env: '00112233445566778899aabbccddeeff', value: expect.any(Secret) },
+    authenticationKey: { env: '00112233445566778899AABBCCDDEEFF', value: expect.any(Secret) },
   };
 
   it('every key outside lists has a P1LOGGER_ variable derived from its path', () => {
@@ -165,15 +172,15 @@ describe('errors name where, the key, the bad value and what is allowed', () => 
     { name: 'time zone', yaml: 'timeZone: Mars/Olympus\n', where: ':1', key: 'timeZone', value: '"Mars/Olympus"', allowed: /tz database zone/ },
     { name: 'log level', yaml: 'log: { level: loud }\n', where: ':1', key: 'log.level', value: '"loud"', allowed: /fatal, error, warn, info, debug, trace, silent/ },
     { name: 'unknown key', yaml: 'http:\n  listen: 127.0.0.1:8080\n  lisen: 1\n', where: ':3', key: 'http.lisen', value: null, allowed: /in http: listen, enabled/ },
-    { name: 'unknown top-level key', yaml: 'datadir: /x\n', where: ':1', key: 'datadir', value: null, allowed: /at the top level: source, dataDir, timeZone, http, queue, sinks, log/ },
+    { name: 'unknown top-level key', yaml: 'datadir: /x\n', where: ':1', key: 'datadir', value: null, allowed: /at the top level: source, dataDir, timeZone, decryptionKey, authenticationKey, http, relay, queue, sinks, log/ },
     { name: 'section of the wrong type', yaml: 'http: 8080\n', where: ':1', key: 'http', value: '8080', allowed: /mapping with the keys listen, enabled/ },
     { name: 'sinks not a list', yaml: 'sinks: influxdb:http://x\n', where: ':1', key: 'sinks', value: '"influxdb:http://x"', allowed: /list of sinks/ },
     { name: 'missing sink url', yaml: 'sinks:\n  - name: a\n    batchSize: 10\n', where: ':2', key: 'sinks[0].url', value: null, allowed: /influxdb:URL\?org=O&bucket=B/ },
     { name: 'bad sink spec', yaml: 'sinks:\n  - name: a\n    url: mysql://x\n', where: ':3', key: 'sinks[0].url', value: '"mysql://x"', allowed: /influxdb-v1:URL\?db=D/ },
-    { name: 'bad sink name', yaml: 'sinks:\n  - name: "my sink"\n    url: cosm:http://127.0.0.1/v2/feeds/1\n', where: ':2', key: 'sinks[0].name', value: '"my sink"', allowed: /letters, digits/ },
+    { name: 'bad sink name', yaml: 'sinks:\n  - name: "my sink"\n    url: influxdb-v1:http://127.0.0.1/?db=p1\n', where: ':2', key: 'sinks[0].name', value: '"my sink"', allowed: /letters, digits/ },
     {
       name: 'duplicate sink name',
-      yaml: 'sinks:\n  - name: a\n    url: cosm:http://127.0.0.1/v2/feeds/1\n  - name: a\n    url: cosm:http://127.0.0.1/v2/feeds/2\n',
+      yaml: 'sinks:\n  - name: a\n    url: influxdb-v1:http://127.0.0.1/?db=p1\n  - name: a\n    url: influxdb-v1:http://127.0.0.1/?db=p2\n',
       where: ':4',
       key: 'sinks[1].name',
       value: '"a"',

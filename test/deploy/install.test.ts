@@ -11,7 +11,7 @@ const run = promisify(execFile);
 
 async function exec(cmd: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(cmd, args, { ...options, maxBuffer: 16 * 1024 * 1024, timeout: 120_000 });
+    const { stdout, stderr } = await run(cmd, args, { ...options, maxBuffer: 16 * 1024 * 1024, timeout: 220_000 });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code?: number; stdout?: string; stderr?: string };
@@ -86,7 +86,7 @@ describe('deploy/install.sh into a temporary root', () => {
     const data = await stat(at('var/lib/p1logger'));
     expect(data.uid).toBe(uid);
     expect((data.mode & 0o777).toString(8)).toBe('750');
-  });
+  }, 240_000);
 
   it('the installed app runs with only its production dependencies: config check and the status page', async () => {
     const check = await exec(process.execPath, [at('opt/p1logger/bin/p1logger.js'), 'config', 'check', at('etc/p1logger/config.yaml')]);
@@ -140,6 +140,32 @@ describe('deploy/install.sh into a temporary root', () => {
     expect(existsSync(at('etc/p1logger'))).toBe(false);
     expect(existsSync(at('var/lib/p1logger'))).toBe(false);
     expect(await readFile(at('etc/passwd'), 'utf8')).not.toMatch(/^p1logger:/m);
+  });
+
+  it('installs into an empty directory (packaging): files in place, no user made up, one line saying what is left to do', async () => {
+    const empty = join(work, 'empty-root');
+    await mkdir(empty);
+    const result = await exec('bash', [join(checkout, 'deploy', 'install.sh'), '--root', empty], { env: { ...process.env, DESTDIR: '' } });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    for (const path of ['opt/p1logger/dist/cli.js', 'etc/systemd/system/p1logger.service', 'etc/udev/rules.d/99-p1logger.rules', 'etc/p1logger/config.yaml', 'etc/p1logger/env', 'var/lib/p1logger']) {
+      expect(existsSync(join(empty, path)), path).toBe(true);
+    }
+    expect((await lstat(join(empty, 'usr/local/bin/p1logger'))).isSymbolicLink()).toBe(true);
+    // No /etc/passwd invented for the target: its user is created where the package is installed.
+    expect(existsSync(join(empty, 'etc/passwd'))).toBe(false);
+    expect(result.stdout.split('\n').filter((l) => l.includes('user p1logger'))).toEqual([
+      `p1logger install: ${empty}/etc/passwd does not exist: the user p1logger (group dialout) is not created; on the target: useradd --system --user-group --groups dialout --home-dir /var/lib/p1logger --shell /usr/sbin/nologin p1logger && chown p1logger: /var/lib/p1logger && chgrp p1logger /etc/p1logger /etc/p1logger/config.yaml`,
+    ]);
+    expect(await mode(join(empty, 'etc/p1logger/env'))).toBe('600');
+  });
+
+  it('--help prints the usage and nothing of the script itself', async () => {
+    const result = await exec('bash', [join(repoRoot, 'deploy', 'install.sh'), '--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Usage: sudo deploy/install.sh');
+    expect(result.stdout).not.toMatch(/set -euo|^#/m);
+    expect(result.stdout.trimEnd().split('\n').at(-1)).toContain('for packaging and tests');
   });
 
   it('refuses unknown options with exit 2', async () => {

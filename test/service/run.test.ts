@@ -171,14 +171,13 @@ describe('p1logger run', () => {
 });
 
 describe('one process per data directory', () => {
-  it('while run holds the data directory, a second run, status and export exit 1 naming the lock; nothing is corrupted', async () => {
+  it('while run holds the data directory, a second run and export exit 1 naming the lock, status asks the service; nothing is corrupted', async () => {
     const dataDir = join(dir, 'locked');
     const run = startRun(['--source', 'simulate?interval=0.01', '--data-dir', dataDir]);
     await run.waitStored(5);
     const lock = join(dataDir, 'queue', 'LOCK');
     for (const args of [
       ['run', '--source', 'simulate', '--data-dir', dataDir],
-      ['status', '--data-dir', dataDir],
       ['export', '--data-dir', dataDir],
     ]) {
       const started = Date.now();
@@ -189,6 +188,9 @@ describe('one process per data directory', () => {
       expect(result.stdout.replace(/^\{.*\}\n/gm, '')).toBe('');
       expect(Date.now() - started).toBeLessThan(15_000);
     }
+    const status = await runCli(['status', '--data-dir', dataDir], { env: quietEnv, timeoutMs: 20_000 });
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toHaveProperty('via');
     await run.waitStored(run.stored.length + 5);
     run.child.kill('SIGTERM');
     expect(await exitOf(run.child)).toEqual({ code: 0, signal: null });

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -74,10 +74,28 @@ describe('systemd notify through systemd-notify', () => {
       await notifier.stopping();
       expect(lines.some((l) => l.startsWith('STOPPING=1'))).toBe(true);
     } finally {
-      notifier.close();
+      await notifier.close();
     }
     const pings = lines.filter((l) => l.startsWith('WATCHDOG=1')).length;
     await sleep(400);
+    expect(lines.filter((l) => l.startsWith('WATCHDOG=1')).length).toBe(pings);
+  });
+
+  it('close() waits for the ping in flight: nothing arrives after it returned', async () => {
+    const socket = await startReceiver();
+    // A systemd that is slow to take messages: every ping is still on its way for 300 ms.
+    const slow = join(dir, 'slow-notify');
+    const started = join(dir, 'started');
+    await writeFile(slow, `#!/bin/sh\necho >> ${started}\nsleep 0.3\nexec systemd-notify "$@"\n`, { mode: 0o755 });
+    const env = { PATH: process.env.PATH, NOTIFY_SOCKET: socket, WATCHDOG_USEC: '100000', WATCHDOG_PID: String(process.pid) };
+    const notifier = startSystemdNotify({ env, command: slow });
+    // Close while the first ping is on its way (one at a time: the next waits for it).
+    for (let i = 0; i < 250 && !existsSync(started); i++) await sleep(20);
+    expect(existsSync(started)).toBe(true);
+    await notifier.close();
+    const pings = lines.filter((l) => l.startsWith('WATCHDOG=1')).length;
+    expect(pings).toBe(1);
+    await sleep(500);
     expect(lines.filter((l) => l.startsWith('WATCHDOG=1')).length).toBe(pings);
   });
 
@@ -91,7 +109,7 @@ describe('systemd notify through systemd-notify', () => {
       alive = true;
       await until(() => lines.some((l) => l.startsWith('WATCHDOG=1')));
     } finally {
-      notifier.close();
+      await notifier.close();
     }
   });
 
@@ -100,11 +118,11 @@ describe('systemd notify through systemd-notify', () => {
     expect(outside.enabled).toBe(false);
     expect(outside.watchdogMs).toBeNull();
     await outside.ready();
-    outside.close();
+    await outside.close();
 
     const socket = await startReceiver();
     const child = startSystemdNotify({ env: { PATH: process.env.PATH, NOTIFY_SOCKET: socket, WATCHDOG_USEC: '100000', WATCHDOG_PID: '1' } });
     expect(child.watchdogMs).toBeNull();
-    child.close();
+    await child.close();
   });
 });

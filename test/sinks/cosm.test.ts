@@ -30,7 +30,7 @@ function sink(feed = '1001', options: { apiKey?: string; timeoutMs?: number } = 
 }
 
 function fixtures(...names: string[]): QueueRecord[] {
-  return names.map((name, i) => ({ seq: i + 1, receivedAt: RECEIVED, raw: readFileSync(`${fixtureDir}${name}`, 'latin1') }));
+  return names.map((name, i) => ({ seq: i + 1, receivedAt: RECEIVED, protocol: 'dsmr', raw: readFileSync(`${fixtureDir}${name}`, 'latin1') }));
 }
 
 async function failure(promise: Promise<unknown>): Promise<SinkError> {
@@ -64,7 +64,7 @@ describe('Cosm sink against the Cosm-compatible test server', () => {
 
   it('a backlog larger than 500 readings goes in requests of at most 500 datapoints', async () => {
     const meter = new VirtualMeter({ dsmr: '5', startMs: Date.UTC(2024, 0, 1) });
-    const records = Array.from({ length: 1200 }, (_, i) => ({ seq: i + 1, receivedAt: RECEIVED, raw: meter.telegramAt(Date.UTC(2024, 0, 1) + i * 1000) }));
+    const records = Array.from({ length: 1200 }, (_, i) => ({ seq: i + 1, receivedAt: RECEIVED, protocol: 'dsmr' as const, raw: meter.telegramAt(Date.UTC(2024, 0, 1) + i * 1000) }));
     const before = server.requests.length;
     const result = await sink('1002').send(records);
     expect(server.datapoints('1002', 'power_import')).toHaveLength(1200);

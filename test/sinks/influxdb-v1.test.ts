@@ -27,7 +27,7 @@ function spec(db = 'p1'): InfluxV1Spec {
 }
 
 function records(): QueueRecord[] {
-  return FIXTURES.map((name, i) => ({ seq: i + 1, receivedAt: RECEIVED, raw: readFileSync(`${fixtureDir}${name}`, 'latin1') }));
+  return FIXTURES.map((name, i) => ({ seq: i + 1, receivedAt: RECEIVED, protocol: 'dsmr', raw: readFileSync(`${fixtureDir}${name}`, 'latin1') }));
 }
 
 describe('InfluxDB 1.x sink against a real influxd 1.6', () => {

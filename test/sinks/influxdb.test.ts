@@ -29,7 +29,7 @@ function spec(url: string): InfluxV2Spec {
 }
 
 function records(): QueueRecord[] {
-  return FIXTURES.map((name, i) => ({ seq: i + 1, receivedAt: RECEIVED, raw: readFileSync(`${fixtureDir}${name}`, 'latin1') }));
+  return FIXTURES.map((name, i) => ({ seq: i + 1, receivedAt: RECEIVED, protocol: 'dsmr', raw: readFileSync(`${fixtureDir}${name}`, 'latin1') }));
 }
 
 describe('InfluxDB v2 API sink (@influxdata/influxdb-client) against a real VictoriaMetrics', () => {

@@ -40,7 +40,7 @@ describe('line protocol', () => {
 describe('recordsToLines (the sinks\' path, which builds no electricity points)', () => {
   const RECEIVED = '2025-01-14T08:00:00.000Z';
   const names = telegramFiles();
-  const fixtures: QueueRecord[] = names.map((name, i) => ({ seq: i + 1, receivedAt: RECEIVED, raw: readFileSync(`${fixtureDir}${name}`, 'latin1') }));
+  const fixtures: QueueRecord[] = names.map((name, i) => ({ seq: i + 1, receivedAt: RECEIVED, protocol: 'dsmr', raw: readFileSync(`${fixtureDir}${name}`, 'latin1') }));
   const fixture = (name: string): QueueRecord => fixtures[names.indexOf(name)]!;
   const viaPoints = (records: readonly QueueRecord[], precision: Precision): string[] =>
     toLines(records.flatMap((record) => recordToPoints(record)), precision);
@@ -60,7 +60,7 @@ describe('recordsToLines (the sinks\' path, which builds no electricity points)'
       const records: QueueRecord[] = [];
       for (let i = 0; i < 3600; i++) {
         const t = start + i * 1000;
-        records.push({ seq: i + 1, receivedAt: new Date(t).toISOString(), raw: meter.telegramAt(t) });
+        records.push({ seq: i + 1, receivedAt: new Date(t).toISOString(), protocol: 'dsmr', raw: meter.telegramAt(t) });
       }
       const lines = recordsToLines(records);
       expect(lines).toEqual(viaPoints(records, 's'));

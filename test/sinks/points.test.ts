@@ -126,7 +126,7 @@ describe('telegramToPoints', () => {
 
   it('recordToPoints parses the stored raw text', () => {
     const raw = fixture('V5.txt');
-    expect(recordToPoints({ seq: 1, receivedAt: RECEIVED, raw })).toEqual(telegramToPoints(parseTelegram(raw), RECEIVED));
+    expect(recordToPoints({ seq: 1, receivedAt: RECEIVED, protocol: 'dsmr', raw })).toEqual(telegramToPoints(parseTelegram(raw), RECEIVED));
   });
 });
 
@@ -196,7 +196,7 @@ describe('recordToPoints (from the text, without the parsed record) and telegram
     fc.assert(
       fc.property(fc.nat(texts.length - 1), fc.array(edit, { maxLength: 4 }), (index, edits) => {
         const raw = edited(texts[index]!, edits);
-        expect(recordToPoints({ seq: 1, receivedAt: RECEIVED, raw })).toEqual(telegramToPoints(parseTelegram(raw), RECEIVED));
+        expect(recordToPoints({ seq: 1, receivedAt: RECEIVED, protocol: 'dsmr', raw })).toEqual(telegramToPoints(parseTelegram(raw), RECEIVED));
       }),
       { numRuns: 400 },
     );

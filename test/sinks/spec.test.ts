@@ -18,7 +18,8 @@ describe('parseSinkSpec', () => {
   it.each([
     ['influx:http://x?org=a&bucket=b', /kind: "influx" is not a sink kind/],
     ['http://x', /kind: "http" is not a sink kind/],
-    ['influxdb:not a url', /URL: not a URL/],
+    ['influxdb:not-a-url', /URL: not a URL/],
+    ['influxdb:http://127.0.0.1:8086?org=o&bucket=b extra', /URL: contains whitespace/],
     ['influxdb:ftp://x?org=a&bucket=b', /URL: scheme "ftp"/],
     ['influxdb:http://x?bucket=b', /parameter "org": missing/],
     ['influxdb:http://x?org=a', /parameter "bucket": missing/],

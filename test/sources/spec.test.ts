@@ -4,35 +4,41 @@ import { describeSpec, parseSourceSpec, type SourceSpec } from '../../src/source
 
 describe('parseSourceSpec', () => {
   const good: [string, SourceSpec][] = [
-    ['serial:/dev/ttyUSB0', { kind: 'serial', path: '/dev/ttyUSB0', settings: 'auto', request: 'dtr' }],
+    ['serial:/dev/ttyUSB0', { kind: 'serial', path: '/dev/ttyUSB0', settings: 'auto', protocol: 'auto', request: 'dtr' }],
     [
       'serial:/dev/ttyUSB0?dsmr=2.2',
-      { kind: 'serial', path: '/dev/ttyUSB0', settings: { baudRate: 9600, dataBits: 7, parity: 'even', stopBits: 1 }, request: 'dtr' },
+      { kind: 'serial', path: '/dev/ttyUSB0', settings: { baudRate: 9600, dataBits: 7, parity: 'even', stopBits: 1 }, protocol: 'dsmr', request: 'dtr' },
     ],
     [
       'serial:/dev/ttyUSB0?dsmr=3&request=rts',
-      { kind: 'serial', path: '/dev/ttyUSB0', settings: { baudRate: 9600, dataBits: 7, parity: 'even', stopBits: 1 }, request: 'rts' },
+      { kind: 'serial', path: '/dev/ttyUSB0', settings: { baudRate: 9600, dataBits: 7, parity: 'even', stopBits: 1 }, protocol: 'dsmr', request: 'rts' },
     ],
     [
       'serial:/dev/ttyAMA0?dsmr=4',
-      { kind: 'serial', path: '/dev/ttyAMA0', settings: { baudRate: 115200, dataBits: 8, parity: 'none', stopBits: 1 }, request: 'dtr' },
+      { kind: 'serial', path: '/dev/ttyAMA0', settings: { baudRate: 115200, dataBits: 8, parity: 'none', stopBits: 1 }, protocol: 'dsmr', request: 'dtr' },
     ],
     [
       'serial:/dev/ttyUSB1?dsmr=5&request=none',
-      { kind: 'serial', path: '/dev/ttyUSB1', settings: { baudRate: 115200, dataBits: 8, parity: 'none', stopBits: 1 }, request: 'none' },
+      { kind: 'serial', path: '/dev/ttyUSB1', settings: { baudRate: 115200, dataBits: 8, parity: 'none', stopBits: 1 }, protocol: 'dsmr', request: 'none' },
     ],
     // Explicit settings override the preset field by field, and switch auto-detection off.
     [
       'serial:/dev/ttyUSB0?dsmr=2.2&baud=115200',
-      { kind: 'serial', path: '/dev/ttyUSB0', settings: { baudRate: 115200, dataBits: 7, parity: 'even', stopBits: 1 }, request: 'dtr' },
+      { kind: 'serial', path: '/dev/ttyUSB0', settings: { baudRate: 115200, dataBits: 7, parity: 'even', stopBits: 1 }, protocol: 'dsmr', request: 'dtr' },
     ],
     [
       'serial:/dev/ttyUSB0?baud=9600&bits=7&parity=even&stop=2',
-      { kind: 'serial', path: '/dev/ttyUSB0', settings: { baudRate: 9600, dataBits: 7, parity: 'even', stopBits: 2 }, request: 'dtr' },
+      { kind: 'serial', path: '/dev/ttyUSB0', settings: { baudRate: 9600, dataBits: 7, parity: 'even', stopBits: 2 }, protocol: 'auto', request: 'dtr' },
     ],
     [
       'serial:/dev/serial/by-id/usb-FTDI_FT232R_USB_UART_A10KZ1-if00-port0',
-      { kind: 'serial', path: '/dev/serial/by-id/usb-FTDI_FT232R_USB_UART_A10KZ1-if00-port0', settings: 'auto', request: 'dtr' },
+      { kind: 'serial', path: '/dev/serial/by-id/usb-FTDI_FT232R_USB_UART_A10KZ1-if00-port0', settings: 'auto', protocol: 'auto', request: 'dtr' },
+    ],
+    // HAN adapters: protocol=dlms tries 2400 8E1 and 8N1; with line settings, they start from 2400 8E1.
+    ['serial:/dev/ttyUSB0?protocol=dlms', { kind: 'serial', path: '/dev/ttyUSB0', settings: 'auto', protocol: 'dlms', request: 'dtr' }],
+    [
+      'serial:/dev/ttyUSB0?protocol=dlms&parity=none',
+      { kind: 'serial', path: '/dev/ttyUSB0', settings: { baudRate: 2400, dataBits: 8, parity: 'none', stopBits: 1 }, protocol: 'dlms', request: 'dtr' },
     ],
     ['tcp:192.168.1.20:2000', { kind: 'tcp', host: '192.168.1.20', port: 2000 }],
     ['tcp:p1-dongle.local:23', { kind: 'tcp', host: 'p1-dongle.local', port: 23 }],
@@ -55,9 +61,10 @@ describe('parseSourceSpec', () => {
     ['serial:/dev/ttyUSB0?bits=9', /bits "9" is not allowed; use 7 or 8/],
     ['serial:/dev/ttyUSB0?parity=mark', /parity "mark" is not allowed; use none or even or odd/],
     ['serial:/dev/ttyUSB0?stop=3', /stop "3" is not allowed/],
-    ['serial:/dev/ttyUSB0?dsmr=6', /dsmr "6" is not allowed; use auto or 2.2 or 3 or 4 or 5/],
+    ['serial:/dev/ttyUSB0?dsmr=6', /dsmr "6" is not allowed; use auto or 2.2 or 3 or 3.0 or 4 or 4.0 or 4.2 or 5 or 5.0/],
     ['serial:/dev/ttyUSB0?request=cts', /request "cts" is not allowed; use dtr or rts or none/],
-    ['serial:/dev/ttyUSB0?speed=9600', /unknown parameter "speed"; allowed: dsmr, baud, bits, parity, stop, request/],
+    ['serial:/dev/ttyUSB0?speed=9600', /unknown parameter "speed"; allowed: protocol, dsmr, baud, bits, parity, stop, request/],
+    ['serial:/dev/ttyUSB0?protocol=dlms&dsmr=5', /contradict/],
     ['serial:/dev/ttyUSB0?baud=9600&baud=115200', /"baud" is given twice/],
     ['serial:/dev/ttyUSB0?baud=', /"baud" has no value/],
     ['tcp:host', /expected tcp:HOST:PORT/],
@@ -68,7 +75,7 @@ describe('parseSourceSpec', () => {
     ['tcp:host:2000?x=1', /take no parameters/],
     ['file:', /file path is missing/],
     ['file:x.txt?rate=slow', /rate "slow" is not allowed; use fast or realtime/],
-    ['simulate?dsmr=4', /dsmr "4" is not allowed; use 5 or 2.2/],
+    ['simulate?dsmr=4', /dsmr "4" is not allowed; use 5 or 5.0 or 2.2/],
     ['simulate?interval=0', /interval "0" is not allowed/],
     ['simulate?interval=abc', /interval "abc" is not allowed/],
     ['simulate?seed=-1', /seed "-1" is not allowed/],
