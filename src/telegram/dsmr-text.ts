@@ -87,6 +87,11 @@ export class DsmrTextReader implements FrameReader {
   }
 
   private finish(buf: Buffer, start: number, bang: number, atEnd: boolean, sevenBit: boolean): FrameRead {
+    // Cut short by another telegram, this candidate is judged no further: its trailer and CRC are that one's.
+    // Another start byte inside is rare: only then is it looked at (the header line ends before the '!' line).
+    const inner = sevenBit ? nextStartByte(buf, start + 1, bang) : nextSlash(buf, start + 1, bang);
+    const headerEnd = inner === -1 ? -1 : buf.indexOf(LF, start);
+    if (inner !== -1 && this.startsInBody(buf, Math.max(inner, headerEnd), bang, sevenBit)) return CUT;
     let i = bang + 1;
     let crc = 0;
     while (i < buf.length && i - bang - 1 < MAX_CRC_DIGITS) {
@@ -117,10 +122,6 @@ export class DsmrTextReader implements FrameReader {
         return rejected('P1_TELEGRAM_INVALID', 'malformed trailer after "!"', textOf(buf, start, i + 1, sevenBit), i + 1);
       }
     }
-    // Another start byte inside is rare: only then is it looked at (the header line ends before the '!' line).
-    const inner = sevenBit ? nextStartByte(buf, start + 1, bang) : nextSlash(buf, start + 1, bang);
-    const headerEnd = inner === -1 ? -1 : buf.indexOf(LF, start);
-    if (inner !== -1 && this.startsInBody(buf, Math.max(inner, headerEnd), bang, sevenBit)) return CUT;
     const text = sevenBit ? stripEvenParity(buf, start, end) : buf;
     const from = sevenBit ? 0 : start;
     const to = end - start + from;

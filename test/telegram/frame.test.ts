@@ -247,6 +247,16 @@ describe('TelegramFramer: "/" inside a telegram is data', () => {
     expect(events[0]).toMatchObject({ type: 'rejected', code: 'P1_CRC_MISMATCH', raw: bad });
   });
 
+  it('reports a damaged telegram behind noise as a CRC error, whatever false starts the noise holds', () => {
+    const damaged = Buffer.from(v5.toString('latin1').replace('000004.426', '000004.427'), 'latin1');
+    // 0xAF and a letter with its parity bit: a 7E1 false start whose "header line" runs into the telegram.
+    for (const noise of [Buffer.from([0x01, 0xaf, 0xc9, 0x53, 0x02]), Buffer.from('\x01/Abc\x02', 'latin1')]) {
+      const { events, framer } = run([noise, damaged, v5]);
+      expect(telegrams(events)).toEqual([v5.toString('latin1')]);
+      expect(framer.stats).toMatchObject({ crcErrors: 1, invalid: 0 });
+    }
+  });
+
   it('never lets a candidate grow past the telegram size limit, and finds the telegram after it', () => {
     const framer = new TelegramFramer({ maxTelegramBytes: 1024 });
     const events: FrameEvent[] = [];
