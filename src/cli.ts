@@ -19,6 +19,7 @@ const commands: Record<string, () => Promise<Register>> = {
   import: async () => (await import('./commands/import.js')).registerImport,
   backfill: async () => (await import('./commands/backfill.js')).registerBackfill,
   config: async () => (await import('./commands/config.js')).registerConfig,
+  repair: async () => (await import('./commands/repair.js')).registerRepair,
 };
 
 // package.json sits one level above both src/ (tsx) and dist/ (the built CLI).

@@ -24,7 +24,8 @@ export function registerStatus(program: Command): void {
     .addHelpText(
       'after',
       '\nOutput: { dataDir, firstSeq, lastSeq, firstReceivedAt, lastReceivedAt, records, bytesOnDisk, reserveBytes,\n' +
-        '  durability, state, sinks: [{ sink, cursor, lag, lagSeconds, dropped, deadLetters }] }.\n' +
+        '  reserveTargetBytes, minFreeBytes, diskFull, durability, state,\n' +
+        '  sinks: [{ sink, cursor, lag, lagSeconds, dropped, droppedByReason: { age, size, freeSpace, diskFull }, deadLetters }] }.\n' +
         'While `p1logger run` holds the data directory, that service is asked over its status API, at the address it\n' +
         'wrote to <dataDir>/api.json (or --listen), and its /api/status JSON is printed with `via`: the URL asked. A\n' +
         'service that reports another data directory is not taken for this one.\n' +
@@ -88,7 +89,7 @@ export async function withQueue(
   }
 }
 
-async function configOf(flags: DataDirFlags): Promise<Config> {
+export async function configOf(flags: DataDirFlags): Promise<Config> {
   const configFlags: ConfigFlags = {};
   if (flags.config !== undefined) configFlags.config = flags.config;
   if (flags.dataDir !== undefined) configFlags.dataDir = flags.dataDir;

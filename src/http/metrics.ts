@@ -47,6 +47,18 @@ function render(families: readonly Family[]): string {
 const SINK_STATES: readonly SinkState[] = ['ok', 'retrying', 'failing'];
 const SOURCE_STATES = ['connecting', 'open', 'waiting', 'closed'] as const;
 
+function storageFamilies(report: StatusReport): Family[] {
+  const storage = report.storage;
+  if (storage === undefined) return [];
+  return [
+    { name: 'p1logger_telegrams_stored_total', help: 'Telegrams appended durably to the queue.', type: 'counter', samples: [{ value: storage.stored }] },
+    { name: 'p1logger_telegrams_store_failed_total', help: 'Good telegrams that could not be stored (queue down: full disk, I/O error): lost.', type: 'counter', samples: [{ value: storage.storeFailed }] },
+    { name: 'p1logger_queue_disk_full_total', help: 'Writes that met a full disk (the oldest records made room).', type: 'counter', samples: [{ value: storage.diskFullEvents }] },
+    { name: 'p1logger_queue_unreadable_records', help: 'Stored records that could not be read back (damaged storage): skipped.', type: 'gauge', samples: [{ value: storage.unreadable ?? 0 }] },
+    { name: 'p1logger_queue_reserve_bytes', help: 'Size of the reserve file kept for a full disk (0 while given back).', type: 'gauge', samples: [{ value: storage.reserveBytes }] },
+  ];
+}
+
 function seconds(iso: string | null): number | null {
   return iso === null ? null : Date.parse(iso) / 1000;
 }
@@ -82,11 +94,23 @@ export function renderMetrics(report: StatusReport): string {
     { name: 'p1logger_sink_dead_letters', help: 'Telegrams the sink refused, parked with the reason.', type: 'gauge', samples: perSink((s) => s.deadLetters) },
     { name: 'p1logger_sink_dropped_total', help: 'Telegrams retention removed before the sink had them.', type: 'counter', samples: perSink((s) => s.dropped) },
     {
+      name: 'p1logger_sink_dropped_by_reason_total',
+      help: 'The same by reason: age, size (maxBytes), freeSpace (the floor), diskFull.',
+      type: 'counter',
+      samples: report.sinks.flatMap((s) => Object.entries(s.droppedByReason ?? {}).map(([reason, value]) => ({ labels: { sink: s.name, reason }, value }))),
+    },
+    ...storageFamilies(report),
+    {
       name: 'p1logger_sink_state',
       help: 'Sink state: 1 for the current state (ok, retrying, failing).',
       type: 'gauge',
       samples: report.sinks.flatMap((s) => SINK_STATES.map((state) => ({ labels: { sink: s.name, state }, value: s.state === state ? 1 : 0 }))),
     },
+    { name: 'p1logger_relay_clients', help: 'TCP clients of the P1 relay now.', type: 'gauge', samples: one(report.relay?.clients ?? null) },
+    { name: 'p1logger_relay_connections_total', help: 'Relay clients accepted.', type: 'counter', samples: one(report.relay?.connections ?? null) },
+    { name: 'p1logger_relay_refused_total', help: 'Relay connections closed at once: relay.maxClients were connected.', type: 'counter', samples: one(report.relay?.refused ?? null) },
+    { name: 'p1logger_relay_dropped_total', help: 'Relay clients disconnected because they fell behind.', type: 'counter', samples: one(report.relay?.dropped ?? null) },
+    { name: 'p1logger_relay_bytes_total', help: 'Bytes the relay wrote to its clients.', type: 'counter', samples: one(report.relay?.bytes ?? null) },
     { name: 'p1logger_resident_memory_bytes', help: 'Resident set size of the p1logger process.', type: 'gauge', samples: one(report.process.rssBytes) },
     { name: 'p1logger_uptime_seconds', help: 'Seconds since p1logger started.', type: 'gauge', samples: one(report.process.uptimeSeconds) },
     { name: 'p1logger_healthy', help: '1 when /healthz answers 200: telegrams arrive and no sink is failing.', type: 'gauge', samples: one(report.health.ok ? 1 : 0) },

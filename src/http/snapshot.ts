@@ -2,6 +2,7 @@ import type { QueueStatus } from '../queue/types.js';
 import type { SourceStats } from '../sources/source.js';
 import type { FramerStats } from '../telegram/frame.js';
 import type { UploaderStats } from '../delivery/uploader.js';
+import type { RelayStats } from '../relay/relay.js';
 import type { SinkStatus, StatusSnapshot } from './status.js';
 
 /** The running parts, as service.ts holds them. */
@@ -9,14 +10,15 @@ export interface SnapshotParts {
   /** The data directory (realpath), for clients to check. */
   dataDir?: string;
   source: { description: string; stats: SourceStats };
-  /** Framer counters (the service's acquisition counters have the same names). */
-  counters: FramerStats;
+  /** Framer counters (the service's acquisition counters have the same names), and what the queue stored. */
+  counters: FramerStats & { stored?: number; storeFailed?: number };
   queue: QueueStatus;
   uploaders: ReadonlyArray<Pick<UploaderStats, 'name' | 'state' | 'retries' | 'lastError'>>;
   /** Receive time of the last good telegram (LiveFeed.lastTelegramAt). */
   lastTelegramAt: string | null;
   /** LiveFeed.intervalSeconds. */
   intervalSeconds: number;
+  relay?: RelayStats;
 }
 
 /**
@@ -35,6 +37,7 @@ export function statusSnapshot(parts: SnapshotParts): StatusSnapshot {
       retries: u.retries,
       deadLetters: c?.deadLetters ?? 0,
       dropped: c?.dropped ?? 0,
+      ...(c === undefined ? {} : { droppedByReason: c.droppedByReason }),
       lastError: u.lastError,
     };
   });
@@ -56,5 +59,17 @@ export function statusSnapshot(parts: SnapshotParts): StatusSnapshot {
       state: q.state,
     },
     sinks,
+    storage: {
+      stored: parts.counters.stored ?? 0,
+      storeFailed: parts.counters.storeFailed ?? 0,
+      diskFullEvents: q.diskFull,
+      reserveBytes: q.reserveBytes,
+      reserveTargetBytes: q.reserveTargetBytes,
+      minFreeBytes: q.minFreeBytes,
+      unreadable: q.unreadable,
+      corruption: q.corruption,
+      corruptCopies: q.corruptCopies,
+    },
+    ...(parts.relay === undefined ? {} : { relay: parts.relay }),
   };
 }

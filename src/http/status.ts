@@ -1,6 +1,7 @@
-import type { QueueStatus } from '../queue/types.js';
+import type { DropReason, QueueStatus } from '../queue/types.js';
 import type { SourceState } from '../sources/source.js';
 import type { FramerStats } from '../telegram/frame.js';
+import type { RelayStats } from '../relay/relay.js';
 
 export type SinkState = 'ok' | 'retrying' | 'failing';
 
@@ -18,7 +19,29 @@ export interface SinkStatus {
   deadLetters: number;
   /** Removed by retention before this sink had them. */
   dropped: number;
+  /** The same by reason: too old, files over maxBytes, filesystem under its floor, a full disk. */
+  droppedByReason?: Record<DropReason, number>;
   lastError: string | null;
+}
+
+/** Whether telegrams get stored: what could not be, and the state of the space kept for a full disk. */
+export interface StorageStatus {
+  /** Telegrams appended durably since start. */
+  stored: number;
+  /** Telegrams that passed their CRC but could not be stored (queue down: disk full with no room to make, I/O error). */
+  storeFailed: number;
+  /** Writes that met a full disk since start (each time the oldest records made room). */
+  diskFullEvents: number;
+  /** The reserve file now (0 while it is given back) and what it should be on this filesystem. */
+  reserveBytes: number;
+  reserveTargetBytes: number;
+  /** Free-space floor retention keeps. */
+  minFreeBytes: number;
+  /** Stored records that could not be read back (damaged storage): skipped and logged. */
+  unreadable?: number;
+  /** What opening did about a damaged queue, and damaged queues moved aside still in the data directory. */
+  corruption?: QueueStatus['corruption'];
+  corruptCopies?: string[];
 }
 
 /**
@@ -37,6 +60,9 @@ export interface StatusSnapshot {
   intervalSeconds: number;
   queue: Pick<QueueStatus, 'records' | 'bytesOnDisk' | 'firstSeq' | 'lastSeq' | 'firstReceivedAt' | 'lastReceivedAt'> & { state?: QueueStatus['state'] };
   sinks: SinkStatus[];
+  storage?: StorageStatus;
+  /** The P1 relay, when relay.listen is set. */
+  relay?: RelayStats;
 }
 
 export interface Health {
@@ -69,6 +95,8 @@ export function evaluateHealth(snapshot: StatusSnapshot, nowMs: number, uptimeSe
     if (age > limit) reasons.push(`no telegram for ${Math.round(age)} s (expected one every ${snapshot.intervalSeconds} s)`);
   }
   if (snapshot.queue.state !== undefined && snapshot.queue.state !== 'up') reasons.push(`queue is ${snapshot.queue.state}`);
+  // Until the operator has looked at it and removed it: a new queue was begun, what the old one held is not sent.
+  for (const copy of snapshot.storage?.corruptCopies ?? []) reasons.push(`a damaged queue was moved aside to ${copy}`);
   for (const sink of snapshot.sinks) {
     if (sink.state === 'failing') reasons.push(`sink ${sink.name} is failing${sink.lastError === null ? '' : `: ${sink.lastError}`}`);
   }

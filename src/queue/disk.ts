@@ -41,7 +41,7 @@ const LEVELDB_MAX_FILE = 2 * 1024 ** 2;
 
 /**
  * Scales the reserve and the free-space floor to 1/32 of the filesystem each, up to the configured sizes (`caps`;
- * 0 turns one off): 32 MiB and 64 MiB need filesystems of 1 GiB and 2 GiB, a 40 MB tmpfs gets 1.25 MiB for each.
+ * 0 turns one off): 16 MiB and 64 MiB need filesystems of 512 MiB and 2 GiB, a 40 MB tmpfs gets 1.25 MiB for each.
  */
 export function spaceBudget(totalBytes: number, caps: { reserveBytes: number; minFreeBytes: number }): SpaceBudget {
   const scaled = (cap: number, fraction: number, min: number): number => (cap <= 0 ? 0 : Math.min(cap, Math.max(min, Math.floor(totalBytes * fraction))));

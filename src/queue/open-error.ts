@@ -26,6 +26,10 @@ export function openError(dataDir: string, dbDir: string, error: unknown): P1Err
   if ((code !== undefined && NOT_WRITABLE.has(code)) || /Permission denied|Read-only file system|Not a directory/i.test(message)) {
     return notWritable(dataDir, message, error);
   }
+  // A CURRENT naming a manifest that is not there is damage too, though LevelDB calls it an I/O error.
+  if (/\bCorruption\b|MANIFEST-\d+: No such file/.test(message)) {
+    return new P1Error('P1_QUEUE_CORRUPT', `the queue in ${dbDir} is damaged (${message}): \`p1logger repair --data-dir ${dataDir}\` repairs it`, { cause: error });
+  }
   return new P1Error('P1_QUEUE_IO', `cannot open the queue in ${dbDir}: ${message}`, { cause: error });
 }
 

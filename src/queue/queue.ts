@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import { Level } from 'level';
 import { P1Error } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import { directorySize, ensureReserve, filesystemBytes, freeBytes, isDiskFull, releaseReserve, spaceBudget, type SpaceBudget } from './disk.js';
+import { directorySize, ensureReserve, filesystemBytes, freeBytes, isDiskFull, MIN_FILESYSTEM_BYTES, releaseReserve, spaceBudget, type SpaceBudget } from './disk.js';
 import * as keys from './keys.js';
 import { notWritable, openError } from './open-error.js';
+import { corruptCopies, isCorruption, moveAside, repairLevelDb, type CorruptionEvent } from './corruption.js';
 import { decodeRecord, encodeRecord, recordOf } from './record-format.js';
 import { droppedBySink, recordsForBytes } from './retention.js';
 import { DROP_REASONS, type DeadLetter, type DropReason, type FrameProtocol, type QueueRecord, type QueueStatus, type SinkCursorStatus, type TelegramLog } from './types.js';
@@ -31,7 +32,7 @@ export interface QueueOptions {
   minFreeBytes?: number;
   /**
    * The reserve file, given back when the disk is full so the database can reopen, and recreated as soon as there is
-   * room. At most this (default 32 MiB), 1/32 of a smaller filesystem; 0: none.
+   * room. At most this (default 16 MiB), 1/32 of a smaller filesystem; 0: none.
    */
   reserveBytes?: number;
   /** How often retention runs while the queue is open. Default 60 s; 0: only when enforceRetention() is called. */
@@ -54,7 +55,7 @@ export const QUEUE_DEFAULTS = {
   maxAgeMs: 30 * 24 * 3600 * 1000,
   maxBytes: 1024 ** 3,
   minFreeBytes: 64 * 1024 ** 2,
-  reserveBytes: 32 * 1024 ** 2,
+  reserveBytes: 16 * 1024 ** 2,
   retentionIntervalMs: 60_000,
 };
 
@@ -133,6 +134,9 @@ export class Queue implements TelegramLog {
   /** Per sink, per reason: `${sink}\n${reason}`. */
   private readonly droppedByReason = new Map<string, number>();
   private diskFullCount = 0;
+  /** Seqs found unreadable (each counted once, whichever reader met it). */
+  private readonly unreadable = new Set<number>();
+  private corruption: CorruptionEvent | null = null;
   private buffer: PendingAppend[] = [];
   private flushScheduled = false;
   private groupTimer: NodeJS.Timeout | undefined;
@@ -187,6 +191,48 @@ export class Queue implements TelegramLog {
       : { reserveBytes: options.reserveBytes ?? QUEUE_DEFAULTS.reserveBytes, minFreeBytes: options.minFreeBytes ?? QUEUE_DEFAULTS.minFreeBytes };
     const budget = spaceBudget(readOnly ? 0 : await filesystemBytes(dataDir), caps);
     if (options.writeBufferSize !== undefined) budget.writeBufferSize = options.writeBufferSize;
+    const log = (options.logger ?? silentLogger()).child({ component: 'queue' });
+    let corruption: CorruptionEvent | null = null;
+    let queue: Queue;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        queue = await Queue.openOnce(dataDir, options, budget);
+        break;
+      } catch (error) {
+        // Damaged storage must not become a restart loop that stores nothing: LevelDB's repair first; if the queue
+        // still does not open, it is moved aside and a new one begun (read-only opening only says so).
+        if (readOnly || !isCorruption(error) || attempt > 2) throw error;
+        const reason = error instanceof Error ? error.message : String(error);
+        const at = (options.now ?? (() => new Date()))();
+        if (attempt === 1) {
+          log.error({ err: error, dbDir }, 'the queue is damaged; trying LevelDB repair');
+          await repairLevelDb(dbDir).catch((repairError: unknown) => log.error({ err: repairError }, 'LevelDB repair failed'));
+          corruption = { at: at.toISOString(), action: 'repaired', reason, movedTo: null };
+        } else {
+          const movedTo = await moveAside(dataDir, dbDir, at);
+          log.error({ err: error, movedTo }, 'the queue is damaged beyond repair: moved aside, a new queue begins (the meter is read on)');
+          corruption = { at: at.toISOString(), action: 'movedAside', reason, movedTo };
+        }
+      }
+    }
+    queue.corruption = corruption;
+    if (corruption?.action === 'repaired') log.warn({ dbDir, records: queue.recordCount() }, 'the queue was repaired by LevelDB');
+    if (!readOnly && (await filesystemBytes(dataDir)) < MIN_FILESYSTEM_BYTES) {
+      log.warn({ dataDir, minimumBytes: MIN_FILESYSTEM_BYTES }, 'the data directory is on a filesystem smaller than p1logger needs');
+    }
+    if (!readOnly && queue.settings.retentionIntervalMs > 0) {
+      queue.retentionTimer = setInterval(() => {
+        queue.enforceRetention().catch((error: unknown) => queue.log.error({ err: error }, 'retention failed'));
+      }, queue.settings.retentionIntervalMs);
+      queue.retentionTimer.unref();
+    }
+    return queue;
+  }
+
+  /** One try at opening: LevelDB (giving back the reserve when the disk is full), then the queue's own state. */
+  private static async openOnce(dataDir: string, options: QueueOptions, budget: SpaceBudget): Promise<Queue> {
+    const readOnly = options.readOnly ?? false;
+    const dbDir = queueDir(dataDir);
     let db: Db;
     let diskWasFull = false;
     try {
@@ -205,12 +251,6 @@ export class Queue implements TelegramLog {
     } catch (error) {
       await db.close().catch(() => undefined);
       throw error;
-    }
-    if (!readOnly && queue.settings.retentionIntervalMs > 0) {
-      queue.retentionTimer = setInterval(() => {
-        queue.enforceRetention().catch((error: unknown) => queue.log.error({ err: error }, 'retention failed'));
-      }, queue.settings.retentionIntervalMs);
-      queue.retentionTimer.unref();
     }
     return queue;
   }
@@ -231,14 +271,74 @@ export class Queue implements TelegramLog {
     });
   }
 
+  /**
+   * Records are contiguous, so what LevelDB does not hand back (a damaged table block it skips) shows as a gap in
+   * the seqs, and a value that fails its checksum as a decode error: both are counted, logged and skipped, never
+   * silently. A read LevelDB itself fails on is retried a key at a time, to keep every record that can be read.
+   */
   async readAfter(after: number, limit: number): Promise<QueueRecord[]> {
     const db = await this.ready();
-    const out: QueueRecord[] = [];
     // LevelDB shows a batch to readers before its write has been reported back here; lastSeq moves only then.
-    if (limit <= 0 || this.lastSeq === null) return out;
-    const range = keys.recordsBetween(Math.max(after, this.floor), this.lastSeq);
-    for (const value of await db.values({ ...range, limit, ...READ_BATCH, ...RECORD_VALUE }).all()) out.push(decodeRecord(value));
+    if (limit <= 0 || this.lastSeq === null) return [];
+    const last = this.lastSeq;
+    const out: QueueRecord[] = [];
+    // A batch that was all unreadable must not look like the end of the log to the uploader: read on past it.
+    for (let start = Math.max(after, this.floor); out.length === 0 && start < last; ) {
+      start = await this.readBatch(db, start, last, limit, out);
+    }
     return out;
+  }
+
+  /** Reads records after `start` (up to `last`, at most `limit`) into `out`; returns the last seq looked at. */
+  private async readBatch(db: Db, start: number, last: number, limit: number, out: QueueRecord[]): Promise<number> {
+    let entries: Array<[string, unknown]>;
+    try {
+      entries = await db.iterator({ ...keys.recordsBetween(start, last), limit, ...READ_BATCH, ...RECORD_VALUE }).all();
+    } catch (error) {
+      if (!isCorruption(error)) throw error;
+      this.log.error({ err: error, afterSeq: start }, 'reading the queue failed on damaged data; reading key by key');
+      entries = await this.readKeyByKey(db, start, Math.min(last, start + limit));
+    }
+    let next = start + 1;
+    for (const [key, value] of entries) {
+      const seq = keys.seqOfRecordKey(key);
+      if (seq > next) this.markUnreadable(next, seq - 1, 'missing');
+      next = seq + 1;
+      try {
+        out.push(decodeRecord(value));
+      } catch (error) {
+        this.markUnreadable(seq, seq, error instanceof Error ? error.message : String(error));
+      }
+    }
+    // Fewer than asked and the log goes on: the rest of the run is missing too.
+    if (entries.length < limit && next <= last) {
+      this.markUnreadable(next, last, 'missing');
+      return last;
+    }
+    return next - 1;
+  }
+
+  private async readKeyByKey(db: Db, after: number, last: number): Promise<Array<[string, unknown]>> {
+    const entries: Array<[string, unknown]> = [];
+    for (let seq = after + 1; seq <= last; seq++) {
+      const key = keys.recordKey(seq);
+      try {
+        const value: unknown = await db.get(key, RECORD_VALUE);
+        if (value !== undefined) entries.push([key, value]);
+      } catch (error) {
+        if (!isCorruption(error)) throw error;
+      }
+    }
+    return entries;
+  }
+
+  private markUnreadable(from: number, to: number, reason: string): void {
+    let fresh = 0;
+    for (let seq = from; seq <= to; seq++) {
+      if (!this.unreadable.has(seq)) fresh++;
+      this.unreadable.add(seq);
+    }
+    if (fresh > 0) this.log.error({ fromSeq: from, toSeq: to, records: to - from + 1, reason }, 'stored records could not be read: skipped');
   }
 
   /** Scans in seq order and filters on receive time: clocks of devices without RTC can jump, so time is no index. */
@@ -314,8 +414,9 @@ export class Queue implements TelegramLog {
     if (this.state === 'recovering') await this.exclusive(() => Promise.resolve());
     const db = this.state === 'up' ? this.db : undefined;
     const getRecord = async (seq: number | null): Promise<QueueRecord | undefined> => {
-      const value = db === undefined || seq === null ? undefined : await db.get(keys.recordKey(seq), RECORD_VALUE);
-      return value === undefined ? undefined : decodeRecord(value);
+      const value = db === undefined || seq === null ? undefined : await db.get(keys.recordKey(seq), RECORD_VALUE).catch(() => undefined);
+      // A damaged record has no time to show; readers count it.
+      return value === undefined ? undefined : decodeOrUndefined(value);
     };
     const first = await getRecord(this.firstSeq);
     const last = await getRecord(this.lastSeq);
@@ -358,6 +459,9 @@ export class Queue implements TelegramLog {
       reserveTargetBytes: this.settings.reserveBytes,
       minFreeBytes: this.settings.minFreeBytes,
       diskFull: this.diskFullCount,
+      unreadable: this.unreadable.size,
+      corruption: this.corruption,
+      corruptCopies: await corruptCopies(this.dataDir),
       durability: this.durability,
       state: this.state,
       sinks,
@@ -603,7 +707,9 @@ export class Queue implements TelegramLog {
   private async countOlderThan(cutoff: string): Promise<number> {
     let count = 0;
     for await (const value of this.db.values({ ...keys.recordsAfter(this.floor), ...RECORD_VALUE })) {
-      if (decodeRecord(value).receivedAt >= cutoff) break;
+      // A damaged record goes with its neighbours: it has no time of its own to keep it.
+      const record = decodeOrUndefined(value);
+      if (record !== undefined && record.receivedAt >= cutoff) break;
       count++;
     }
     return count;
@@ -664,7 +770,7 @@ export class Queue implements TelegramLog {
     return this.db;
   }
 
-  private recordCount(): number {
+  recordCount(): number {
     return this.firstSeq === null || this.lastSeq === null ? 0 : this.lastSeq - this.firstSeq + 1;
   }
 
@@ -729,6 +835,14 @@ async function reserveSize(path: string): Promise<number> {
   }
 }
 
+function decodeOrUndefined(value: unknown): QueueRecord | undefined {
+  try {
+    return decodeRecord(value);
+  } catch {
+    return undefined;
+  }
+}
+
 function asDeadLetter(value: unknown): StoredDeadLetter {
   const d = value as Partial<StoredDeadLetter> | null;
   if (d === null || typeof d !== 'object' || typeof d.sink !== 'string' || typeof d.reason !== 'string') {
@@ -741,7 +855,7 @@ function asDeadLetter(value: unknown): StoredDeadLetter {
 function asCount(value: unknown, key: string): number {
   if (value === undefined) return 0;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new P1Error('P1_QUEUE_IO', `queue key ${key} holds ${JSON.stringify(value)}, not a count`);
+    throw new P1Error('P1_QUEUE_CORRUPT', `queue key ${key} holds ${JSON.stringify(value)}, not a count`);
   }
   return value;
 }

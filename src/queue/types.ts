@@ -63,6 +63,11 @@ export interface QueueStatus {
   minFreeBytes: number;
   /** Writes that met a full disk since the queue opened. */
   diskFull: number;
+  /** Records that could not be read (checksum failed, gone from a damaged table) since the queue opened: skipped, logged. */
+  unreadable: number;
+  /** What opening did about a damaged queue (null: it was whole), and damaged queues moved aside that are still there. */
+  corruption: { at: string; action: 'repaired' | 'movedAside'; reason: string; movedTo: string | null } | null;
+  corruptCopies: string[];
   durability: 'sync' | 'grouped';
   /** 'recovering'/'down' after a write failed (disk full): appends are refused until the database reopens. */
   state: 'up' | 'recovering' | 'down';

@@ -3,16 +3,19 @@ import type { Config } from '../config.js';
 import { createStatusServer, LiveFeed, queueHistory, statusSnapshot, type StatusServer } from '../http/index.js';
 import type { Logger } from '../log.js';
 import type { QueueRecord } from '../queue/types.js';
+import { Relay } from '../relay/relay.js';
 import type { Service } from './service.js';
 import { sinkFromConfig } from '../sinks/create.js';
 import { parseTelegram } from '../telegram/parse.js';
 import { Uploader } from '../delivery/uploader.js';
 
-/** What `p1logger run` adds around acquisition: one uploader per sink, the status server, the live feed. */
+/** What `p1logger run` adds around acquisition: one uploader per sink, the P1 relay, the status server, the live feed. */
 export interface Appliance {
-  /** For the service's onStored: feeds the live graph and wakes the uploaders. */
+  /** For the service's onStored: wakes the uploaders, feeds the relay and the live graph. */
   stored(record: QueueRecord): void;
   readonly uploaders: readonly Uploader[];
+  /** The P1 relay (null when relay.listen is not set). */
+  readonly relay: Relay | null;
   /** The bound status server once the service has started (null when http.enabled is false). */
   readonly server: StatusServer | null;
 }
@@ -38,6 +41,10 @@ export async function addAppliance(service: Service, config: Config, logger: Log
     service.add(uploader);
   }
 
+  // Beside the uploaders, fed with what was stored: it never touches acquisition.
+  const relay = config.relay.listen === undefined ? null : new Relay({ listen: config.relay.listen, maxClients: config.relay.maxClients, logger });
+  if (relay !== null) service.add(relay);
+
   let server: StatusServer | null = null;
   if (config.http.enabled) {
     service.add({
@@ -59,6 +66,7 @@ export async function addAppliance(service: Service, config: Config, logger: Log
               uploaders: uploaders.map((u) => u.stats()),
               lastTelegramAt: live.lastTelegramAt,
               intervalSeconds: live.intervalSeconds,
+              ...(relay === null ? {} : { relay: relay.stats() }),
             }),
         });
         // Where commands on this data directory find us (status, history, ...): the configured port may be another's.
@@ -76,9 +84,11 @@ export async function addAppliance(service: Service, config: Config, logger: Log
   return {
     stored(record: QueueRecord): void {
       for (const uploader of uploaders) uploader.notify();
+      relay?.publish(record.raw);
       if (server !== null) live.publish(parseTelegram(record.raw, { timeZone: config.timeZone }), new Date(record.receivedAt));
     },
     uploaders,
+    relay,
     get server() {
       return server;
     },

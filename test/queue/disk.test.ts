@@ -4,14 +4,14 @@ import { spaceBudget } from '../../src/queue/disk.js';
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const GiB = 1024 * MiB;
-const defaults = { reserveBytes: 32 * MiB, minFreeBytes: 64 * MiB };
+const defaults = { reserveBytes: 16 * MiB, minFreeBytes: 64 * MiB };
 
 describe('spaceBudget: the reserve and the free-space floor scale to the filesystem', () => {
   it.each([
     ['a 16 MiB filesystem (the smallest the README admits)', 16 * MiB, { reserveBytes: 512 * KiB, minFreeBytes: 512 * KiB, writeBufferSize: 64 * KiB, maxFileSize: 64 * KiB }],
     ['a 40 MB tmpfs', 40 * MiB, { reserveBytes: 1280 * KiB, minFreeBytes: 1280 * KiB, writeBufferSize: 160 * KiB, maxFileSize: 160 * KiB }],
-    ['a 1 GiB filesystem', GiB, { reserveBytes: 32 * MiB, minFreeBytes: 32 * MiB, writeBufferSize: 4 * MiB, maxFileSize: 2 * MiB }],
-    ['a 32 GB SD card', 32 * GiB, { reserveBytes: 32 * MiB, minFreeBytes: 64 * MiB, writeBufferSize: 4 * MiB, maxFileSize: 2 * MiB }],
+    ['a 1 GiB filesystem', GiB, { reserveBytes: 16 * MiB, minFreeBytes: 32 * MiB, writeBufferSize: 2 * MiB, maxFileSize: 2 * MiB }],
+    ['a 32 GB SD card', 32 * GiB, { reserveBytes: 16 * MiB, minFreeBytes: 64 * MiB, writeBufferSize: 2 * MiB, maxFileSize: 2 * MiB }],
     ['a filesystem below every minimum', 1 * MiB, { reserveBytes: 256 * KiB, minFreeBytes: 512 * KiB, writeBufferSize: 32 * KiB, maxFileSize: 32 * KiB }],
   ])('%s', (_, total, expected) => {
     expect(spaceBudget(total, defaults)).toEqual(expected);

@@ -142,6 +142,7 @@ function renderSinks(sinks) {
     cell(tr, String(s.retries));
     cell(tr, String(s.deadLetters));
     cell(tr, String(s.dropped));
+    if (s.droppedByReason) tr.lastChild.title = Object.entries(s.droppedByReason).map(([reason, n]) => reason + ' ' + n).join(', ');
     cell(tr, s.lastError || '', 'error');
     body.appendChild(tr);
   }
@@ -158,6 +159,10 @@ function renderStatus(r) {
   renderAge();
   $('crc-rate').textContent = r.crcErrorRate === null ? '–' : (r.crcErrorRate * 100).toFixed(2) + ' %';
   $('crc-counts').textContent = r.framer.crcErrors + ' of ' + (r.framer.telegrams + r.framer.crcErrors) + ' telegrams';
+  if (r.storage) {
+    $('store-failed').textContent = String(r.storage.storeFailed);
+    $('storage-note').textContent = 'disk full ' + r.storage.diskFullEvents + 'x; reserve ' + (r.storage.reserveBytes > 0 ? 'in place' : 'given back');
+  }
   $('source').textContent = r.source.description + ' (' + r.source.state + ')';
   $('telegrams').textContent = r.framer.telegrams + ' ok, ' + r.framer.crcErrors + ' CRC errors, ' + r.framer.invalid + ' invalid, ' + r.framer.truncated + ' truncated';
   $('junk').textContent = String(r.framer.junkBytes);
