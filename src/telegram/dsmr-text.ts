@@ -12,6 +12,8 @@ const PARITY_ERROR = 0x00;
 
 /** DSMR 4+ telegrams always carry a meter time with S/W; one that has it but no CRC lost its CRC. */
 const DSMR4_TIMESTAMP = /\n0-0:1\.0\.0\(\d{12}[SWsw]\)/;
+/** So do DSMR 4+ and e-MUCS telegrams, which open with their version: their first lines without CRC were cut off. */
+const DSMR4_VERSION = /\n(?:1-3:0\.2\.8|0-0:96\.1\.4)\(/;
 const DATA_LINE = /\n\d{1,3}-\d{1,3}:/;
 /** The start of another telegram's identification line ('/' and a manufacturer's three letters). */
 const ANOTHER_HEADER = /\/[A-Za-z]{3}/;
@@ -85,6 +87,11 @@ export class DsmrTextReader implements FrameReader {
   }
 
   private finish(buf: Buffer, start: number, bang: number, atEnd: boolean, sevenBit: boolean): FrameRead {
+    // Cut short by another telegram, this candidate is judged no further: its trailer and CRC are that one's.
+    // Another start byte inside is rare: only then is it looked at (the header line ends before the '!' line).
+    const inner = sevenBit ? nextStartByte(buf, start + 1, bang) : nextSlash(buf, start + 1, bang);
+    const headerEnd = inner === -1 ? -1 : buf.indexOf(LF, start);
+    if (inner !== -1 && this.startsInBody(buf, Math.max(inner, headerEnd), bang, sevenBit)) return CUT;
     let i = bang + 1;
     let crc = 0;
     while (i < buf.length && i - bang - 1 < MAX_CRC_DIGITS) {
@@ -99,7 +106,7 @@ export class DsmrTextReader implements FrameReader {
       if (!atEnd) return MORE;
       // At the end of the stream a full 4-digit CRC is complete, and so is a telegram that sends none: its "!" is
       // its last byte. A DSMR 4/5 telegram (meter time with S/W) that stops at "!" was cut before its CRC.
-      if (digits === 0 ? DSMR4_TIMESTAMP.test(textOf(buf, start, i, sevenBit)) : digits < MAX_CRC_DIGITS) return CUT;
+      if (digits === 0 ? isDsmr4(textOf(buf, start, i, sevenBit)) : digits < MAX_CRC_DIGITS) return CUT;
       end = i;
     } else {
       const c = textByte(buf[i]!, sevenBit);
@@ -125,12 +132,66 @@ export class DsmrTextReader implements FrameReader {
         const sent = raw.slice(bang - start + 1, bang - start + 1 + digits);
         return rejected('P1_CRC_MISMATCH', `CRC mismatch: telegram says ${sent}, bytes give ${formatCrc(actual)}`, raw, end);
       }
+      const joined = inner !== -1 && inner < headerEnd ? this.startsInHeader(buf, start, headerEnd, atEnd) : false;
+      if (joined !== false) return joined === 'more' ? MORE : CUT;
       return telegram(raw, 'ok', end, sevenBit);
     }
     const problem = uncheckedTelegramProblem(raw, bang - start);
     if (problem !== null) return rejected('P1_TELEGRAM_INVALID', problem, raw, end);
     return telegram(raw, 'none', end, sevenBit);
   }
+
+  /**
+   * Whether another telegram starts in the lines [from, bang): a start byte and a letter on a line that is no
+   * `...)` line, as where a telegram was cut short and the next one followed (a '/' in a value is data).
+   */
+  private startsInBody(buf: Buffer, from: number, bang: number, sevenBit: boolean): boolean {
+    // In 8N1 text only a '/' can start another telegram that this one's checks would let through (a 7E1 one ends
+    // in a trailer 8N1 cannot read); '/' alone is also what memchr finds fastest, on the path every telegram takes.
+    const next = sevenBit ? nextStartByte : nextSlash;
+    for (let at = next(buf, from, bang); at !== -1; at = next(buf, at + 1, bang)) {
+      const innerSevenBit = buf[at] === SLASH_7E1;
+      if (isLetter(textByte(buf[at + 1]!, innerSevenBit)) && !endsObjectLine(buf, at, innerSevenBit)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Whether a telegram with CRC of its own starts in the header line (start, headerEnd). Headers may hold '/', so
+   * only its CRC tells: a telegram cut short in its header and joined to the next passes the joined CRC once in
+   * 65,536, and the next one's own CRC is then the better witness. 'more': not known yet.
+   */
+  private startsInHeader(buf: Buffer, start: number, headerEnd: number, atEnd: boolean): boolean | 'more' {
+    for (let at = nextStartByte(buf, start + 1, headerEnd); at !== -1; at = nextStartByte(buf, at + 1, headerEnd)) {
+      const read = this.read(buf, at, atEnd);
+      if (read.kind === 'more') return 'more';
+      if (read.kind === 'telegram' && read.event.crc === 'ok') return true;
+    }
+    return false;
+  }
+}
+
+/** The first DSMR start byte in buf[from, to), or -1. */
+function nextStartByte(buf: Buffer, from: number, to: number): number {
+  if (from >= to) return -1;
+  const inside = buf.subarray(from, to);
+  const slash = inside.indexOf(SLASH);
+  const slash7 = inside.indexOf(SLASH_7E1);
+  const at = slash === -1 ? slash7 : slash7 === -1 ? slash : Math.min(slash, slash7);
+  return at === -1 ? -1 : from + at;
+}
+
+/** The first '/' in buf[from, to), or -1 (without a subarray: the next '/' is mostly the next telegram's). */
+function nextSlash(buf: Buffer, from: number, to: number): number {
+  const at = buf.indexOf(SLASH, from);
+  return at < to ? at : -1;
+}
+
+/** Whether the line holding buf[at] ends with ')' (the line feed comes before the '!' line, so it is there). */
+function endsObjectLine(buf: Buffer, at: number, sevenBit: boolean): boolean {
+  let end = buf.indexOf(LF, at);
+  while (end > at && isBlank(textByte(buf[end - 1]!, sevenBit))) end--;
+  return textByte(buf[end - 1]!, sevenBit) === 0x29; /* ) */
 }
 
 function telegram(raw: string, crc: 'ok' | 'none', end: number, sevenBit: boolean): FrameRead {
@@ -149,7 +210,7 @@ function rejected(code: 'P1_CRC_MISMATCH' | 'P1_TELEGRAM_INVALID', reason: strin
  */
 function uncheckedTelegramProblem(raw: string, bang: number): string | null {
   if (raw.includes('\0')) return 'parity error in a telegram without CRC';
-  if (DSMR4_TIMESTAMP.test(raw)) return 'DSMR 4/5 telegram without its CRC';
+  if (isDsmr4(raw)) return 'DSMR 4/5 telegram without its CRC';
   let lineEnd = raw.indexOf('\n');
   if (ANOTHER_HEADER.test(raw.slice(1, lineEnd))) return 'another telegram starts in its header line';
   let line = 1;
@@ -162,6 +223,11 @@ function uncheckedTelegramProblem(raw: string, bang: number): string | null {
   }
   if (!DATA_LINE.test(raw)) return 'telegram has no data lines';
   return null;
+}
+
+/** A DSMR 4+ / e-MUCS telegram, which always has a CRC: by its meter time with S/W or its version line. */
+function isDsmr4(text: string): boolean {
+  return DSMR4_TIMESTAMP.test(text) || DSMR4_VERSION.test(text);
 }
 
 /** `REFERENCE(...)...(...)`, or `(...)` (the DSMR 2.2/3 gas value on its own line). */
@@ -181,7 +247,8 @@ function isBlank(c: number): boolean {
   return c === CR || c === 0x20 || c === 0x09;
 }
 
-function isLetter(c: number): boolean {
+/** An ASCII letter (a manufacturer code is three). */
+export function isLetter(c: number): boolean {
   const upper = c & ~0x20;
   return upper >= 0x41 && upper <= 0x5a;
 }

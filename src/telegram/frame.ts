@@ -130,8 +130,16 @@ export class TelegramFramer {
         break;
       }
       if (read.kind === 'rejected' || read.kind === 'cut') {
-        // The first failure stands for the rest; its start bytes are tried next.
-        if (failure === null) this.failure = { from: start, end: read.kind === 'cut' ? start + 1 : read.end, event: read.kind === 'cut' ? null : read.event };
+        // The first failure stands for the rest; its start bytes are tried next. Only a CRC mismatch is better
+        // evidence than a failure of another kind (a trailer read in the wrong parity): it is that telegram's,
+        // and what came before it was a telegram cut short.
+        if (failure === null) {
+          this.failure = { from: start, end: read.kind === 'cut' ? start + 1 : read.end, event: read.kind === 'cut' ? null : read.event };
+        } else if (read.kind === 'rejected' && read.event.code === 'P1_CRC_MISMATCH' && failure.event?.code === 'P1_TELEGRAM_INVALID') {
+          this.truncated(events, start - failure.from);
+          this.reported = start;
+          this.failure = { from: start, end: read.end, event: read.event };
+        }
         this.cursor = start + 1;
         continue;
       }

@@ -1,3 +1,4 @@
+import { isLetter } from './dsmr-text.js';
 import type { FrameRead, FrameReader, HintEvent } from './frame.js';
 
 /*
@@ -22,7 +23,7 @@ export const ENCRYPTED_HINT: HintEvent = {
   type: 'hint',
   code: 'P1_STREAM_ENCRYPTED',
   message:
-    'encrypted DLMS frames (general-glo-ciphering, 0xDB), as a Luxembourg Smarty or an Austrian meter sends them: reading them takes the meter\'s decryption key (GUEK, and an authentication key where the operator uses one) from the grid operator. This version does not decrypt: these bytes are counted as junk',
+    'encrypted DLMS frames (general-glo-ciphering, 0xDB), as a Luxembourg Smarty or an Austrian meter sends them: reading them takes the meter\'s decryption key from the grid operator (decryptionKey, and authenticationKey where the operator gives one). The DSMR text framer does not decrypt: these bytes are counted as junk',
 };
 
 /** HDLC frame format type 3: 0x7E, format (0xA in the high nibble, 11-bit length), ..., FCS, 0x7E. */
@@ -106,9 +107,4 @@ export class GcmRecogniser implements FrameReader {
     if (end > buf.length) return atEnd ? NONE : MORE;
     return { kind: 'unread', end, hints: [ENCRYPTED_HINT] };
   }
-}
-
-function isLetter(c: number): boolean {
-  const upper = c & ~0x20;
-  return upper >= 0x41 && upper <= 0x5a;
 }

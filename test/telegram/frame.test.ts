@@ -97,6 +97,14 @@ describe('TelegramFramer', () => {
     expect(events).toEqual([expect.objectContaining({ type: 'rejected', code: 'P1_TELEGRAM_INVALID', reason: 'DSMR 4/5 telegram without its CRC' })]);
   });
 
+  it('knows the first lines of a DSMR 4/5 telegram cut off and followed by "!" by their version line', () => {
+    const head = v5.subarray(0, v5.indexOf('0-0:1.0.0'));
+    expect(run([Buffer.concat([head, Buffer.from('!\r\n')])]).events).toEqual([
+      expect.objectContaining({ type: 'rejected', code: 'P1_TELEGRAM_INVALID', reason: 'DSMR 4/5 telegram without its CRC' }),
+    ]);
+    expect(run([Buffer.concat([head, Buffer.from('!')])]).events).toEqual([{ type: 'truncated', bytes: head.length + 1 }]);
+  });
+
   it('rejects a malformed trailer', () => {
     const { events } = run([Buffer.from(withCrc('/X\r\n\r\n1-0:1.8.1(1*kWh)\r\n').replace(/\r\n$/, 'Z\r\n'), 'latin1')]);
     expect(events[0]).toMatchObject({ type: 'rejected', code: 'P1_TELEGRAM_INVALID' });
@@ -239,6 +247,16 @@ describe('TelegramFramer: "/" inside a telegram is data', () => {
     expect(events[0]).toMatchObject({ type: 'rejected', code: 'P1_CRC_MISMATCH', raw: bad });
   });
 
+  it('reports a damaged telegram behind noise as a CRC error, whatever false starts the noise holds', () => {
+    const damaged = Buffer.from(v5.toString('latin1').replace('000004.426', '000004.427'), 'latin1');
+    // 0xAF and a letter with its parity bit: a 7E1 false start whose "header line" runs into the telegram.
+    for (const noise of [Buffer.from([0x01, 0xaf, 0xc9, 0x53, 0x02]), Buffer.from('\x01/Abc\x02', 'latin1')]) {
+      const { events, framer } = run([noise, damaged, v5]);
+      expect(telegrams(events)).toEqual([v5.toString('latin1')]);
+      expect(framer.stats).toMatchObject({ crcErrors: 1, invalid: 0 });
+    }
+  });
+
   it('never lets a candidate grow past the telegram size limit, and finds the telegram after it', () => {
     const framer = new TelegramFramer({ maxTelegramBytes: 1024 });
     const events: FrameEvent[] = [];
@@ -260,5 +278,65 @@ describe('TelegramFramer: "/" inside a telegram is data', () => {
     const events = [...framer.push(Buffer.concat([v5, v22])), ...framer.end()];
     expect(telegrams(events)).toEqual([]);
     expect(framer.stats.truncated).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('TelegramFramer: a telegram cut short and joined to the next', () => {
+  const v4 = fixtureBytes('V4_2.txt');
+  const bodyOf = (t: Buffer): string => t.toString('latin1').slice(0, t.indexOf('!') + 1);
+  const sentCrc = (t: Buffer): number => parseInt(/!([0-9A-F]{4})/.exec(t.toString('latin1'))![1]!, 16);
+
+  /** CRC-16/ARC bit by bit from any register value (the test's own, to search collisions quickly). */
+  function arc(text: string, register: number): number {
+    let crc = register;
+    for (let i = 0; i < text.length; i++) {
+      crc ^= text.charCodeAt(i);
+      for (let bit = 0; bit < 8; bit++) crc = crc & 1 ? (crc >>> 1) ^ 0xa001 : crc >>> 1;
+    }
+    return crc;
+  }
+
+  /**
+   * A cut-off start `prefix(n)` for which the joined text `prefix + next` passes `next`'s CRC (once in 65,536).
+   * The CRC is linear in its register: crc(prefix + body) = M(crc(prefix)) ^ crc(body), M found from 16 registers.
+   */
+  function collidingPrefix(base: string, suffix: (n: number) => string, next: Buffer): string {
+    const body = bodyOf(next);
+    const atBase = arc(base, 0);
+    const alone = arc(body, 0);
+    const columns = Array.from({ length: 16 }, (_, k) => arc(body, 1 << k) ^ alone);
+    const wanted = sentCrc(next);
+    for (let n = 0; n < 1 << 20; n++) {
+      const register = arc(suffix(n), atBase);
+      let crc = alone;
+      for (let k = 0; k < 16; k++) if (register & (1 << k)) crc ^= columns[k]!;
+      if (crc === wanted) {
+        expect(crc16OfText(base + suffix(n) + body)).toBe(wanted);
+        return base + suffix(n);
+      }
+    }
+    throw new Error('no collision found');
+  }
+
+  it('is no reading even when the joined bytes pass the CRC: the next telegram is read, what came before is truncated', () => {
+    const prefix = collidingPrefix('/KFM5KAIFA-METER\r\n\r\n1-0:1.8.1(', (n) => String(n).padStart(7, '0'), v5);
+    const { events, framer } = run([Buffer.from(prefix, 'latin1'), v5]);
+    expect(telegrams(events)).toEqual([v5.toString('latin1')]);
+    expect(framer.stats).toMatchObject({ telegrams: 1, truncated: 1, crcErrors: 0 });
+  });
+
+  it('is no reading when the next telegram is damaged and the joined bytes pass its CRC', () => {
+    const damaged = Buffer.from(v4.toString('latin1').replace('(001581.123*kWh)', '(001581.124*kWh)'), 'latin1');
+    const prefix = collidingPrefix('/ISk5\\2MT382-1000\r\n\r\n0-0:96.13.0(', (n) => n.toString(16).toUpperCase(), damaged);
+    const { events, framer } = run([Buffer.from(prefix, 'latin1'), damaged]);
+    expect(telegrams(events)).toEqual([]);
+    expect(framer.stats).toMatchObject({ telegrams: 0, truncated: 1, crcErrors: 1 });
+  });
+
+  it('is no reading when the cut is in the header and the joined bytes pass the CRC', () => {
+    const prefix = collidingPrefix('/XMX5', (n) => n.toString(36).toUpperCase(), v5);
+    const { events, framer } = run([Buffer.from(prefix, 'latin1'), v5]);
+    expect(telegrams(events)).toEqual([v5.toString('latin1')]);
+    expect(framer.stats).toMatchObject({ truncated: 1, crcErrors: 0 });
   });
 });
