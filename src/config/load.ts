@@ -29,8 +29,11 @@ export interface LoadConfigOptions {
   cwd?: string;
   /** Read when it exists and nothing else names a file; tests point it elsewhere. */
   defaultConfigPath?: string;
-  /** False for `config check --skip-secrets`: validate the references without reading them. */
-  resolveSecrets?: boolean;
+  /**
+   * False for `config check --skip-secrets`: validate the references without reading them. 'meter-keys': read only
+   * the meter's keys (for `import`, which sends nothing anywhere).
+   */
+  resolveSecrets?: boolean | 'meter-keys';
 }
 
 export interface LoadedConfig {
@@ -81,7 +84,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   for (const [i, sink] of parsed.sinks.entries()) {
     const { token, password, ...rest } = sink;
     const out: SinkConfig = { ...rest };
-    if (options.resolveSecrets !== false) {
+    if (options.resolveSecrets === undefined || options.resolveSecrets === true) {
       const ctx = { env, cwd, configFile: inlineFrom(layers, file, ['sinks', i]) };
       if (token !== undefined) out.token = await resolveSecret(token, `sinks[${i}].token`, ctx);
       if (password !== undefined) out.password = await resolveSecret(password, `sinks[${i}].password`, ctx);

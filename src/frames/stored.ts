@@ -4,6 +4,7 @@ import { parseTelegram } from '../telegram/parse.js';
 import type { CrcStatus, ParseOptions, Telegram } from '../telegram/types.js';
 import type { DetectorEvent } from './detector.js';
 import { readDlmsRecord } from './dlms/record.js';
+import { buildHdlcFrame, LLC_HEADER } from './hdlc.js';
 import type { DlmsReading } from './dlms/reading.js';
 
 /** A frame as the queue stores it: its protocol and its bytes (latin1). */
@@ -39,4 +40,23 @@ export function frameTelegram(frame: StoredFrame, options: ParseOptions = {}): T
   const parsed = parseFrame(frame, options);
   if (parsed === null || !('protocol' in parsed)) return parsed;
   return { header: [parsed.maker ?? 'DLMS', parsed.list ?? parsed.layout].join(' '), version: null, time: parsed.time, crc: 'ok', objects: parsed.objects };
+}
+
+/** Information bytes per HDLC frame when a long APDU is written out in segments. */
+const SEGMENT_BYTES = 1000;
+
+/**
+ * A stored frame as bytes a reader takes again (`export --format raw`, then `import` or `parse`): a DSMR telegram
+ * as stored; a DLMS APDU in HDLC frames (segmented when long), since the bare APDU has no framing of its own.
+ */
+export function frameBytes(frame: StoredFrame): Buffer {
+  const bytes = Buffer.from(frame.raw, 'latin1');
+  if (frame.protocol === 'dsmr') return bytes;
+  const information = Buffer.concat([LLC_HEADER, bytes]);
+  const frames: Buffer[] = [];
+  for (let at = 0; at < information.length; at += SEGMENT_BYTES) {
+    const segmented = at + SEGMENT_BYTES < information.length;
+    frames.push(buildHdlcFrame(information.subarray(at, at + SEGMENT_BYTES), { segmented, destination: 0x10, source: 0x01 }));
+  }
+  return Buffer.concat(frames);
 }
