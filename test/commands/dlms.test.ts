@@ -73,6 +73,14 @@ describe('p1logger with DLMS meters', () => {
     for (const output of [withKey, without, wrong]) expect(`${output.stdout}${output.stderr}`.toLowerCase()).not.toMatch(new RegExp(`${KEY}|${AUTH}|f{32}`));
   });
 
+  it('detect names the protocol and meter of a capture and the config lines to use', async () => {
+    const result = await runCli(['detect', '--source', `file:${join(corpus, 'turbokongen-hass-AMS/kamstrup-list3.bin')}`, '--timeout', '20'], { env });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('protocol: DLMS/COSEM data-notifications in HDLC frames (HAN port)');
+    expect(result.stdout).toContain('meter: Kamstrup, id 5706567271589419, list Kamstrup_V0001');
+    expect(result.stdout).toContain('config lines to use:');
+  });
+
   it('import stores the frames decrypted with their protocol; export gives them back as NDJSON and as raw frames', async () => {
     const files = ['turbokongen-hass-AMS/kamstrup-list2.bin', 'turbokongen-hass-AMS/kaifa-ma304h3e-list2.bin', 'athombv-node-dsmr-parser/encrypted/dlms-aidon-example-2-with-aad.bin'];
     const capture = join(dir, 'han.bin');
