@@ -44,7 +44,8 @@ export async function detectCommand(options: DetectOptions, logger: Logger = cre
   let keys;
   try {
     keys = await meterKeysFromEnv();
-    source = openSource(options.source, { logger });
+    source = openSource(options.source, {
+      ...(keys === undefined ? {} : { keys }), logger });
   } catch (error) {
     process.stderr.write(`p1logger detect: ${error instanceof Error ? error.message : String(error)}\n`);
     return 2;

@@ -78,6 +78,7 @@ export async function readCommand(options: ReadCommandOptions, logger: Logger = 
   try {
     keys = await meterKeysFromEnv();
     source = openSource(options.source, {
+      ...(keys === undefined ? {} : { keys }),
       logger,
       ...(options.silence === undefined ? {} : { silenceMs: Math.round(options.silence * 1000) }),
     });

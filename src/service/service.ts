@@ -234,7 +234,7 @@ export async function createService(
   settings: RunSettings,
   options: { logger: Logger; onStored?: (record: QueueRecord) => void },
 ): Promise<Service> {
-  const source = openSource(settings.source, { logger: options.logger });
+  const source = openSource(settings.source, { logger: options.logger, ...(settings.keys ? { keys: settings.keys } : {}) });
   const queue = await Queue.open(settings.dataDir, { ...settings.queue, logger: options.logger });
   return new Service({
     source,
