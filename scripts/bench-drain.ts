@@ -1,6 +1,7 @@
 /**
  * Backlog drain: 100,000 stored DSMR 5 telegrams sent to a local InfluxDB 1.6 (influxdb-v1:) and to
- * VictoriaMetrics (influxdb:, the v2 API through @influxdata/influxdb-client). Prints telegrams/s, points/s and the
+ * VictoriaMetrics (influxdb:, the v2 API through @influxdata/influxdb-client), and as many stored DLMS frames (a
+ * Kamstrup HAN port's lists, list 3 on the hour) to the same InfluxDB, which must drain at least as fast. Prints telegrams/s, points/s and the
  * peak RSS of the draining process (the queue and one uploader, as in `p1logger run`, compiled, in a child process of
  * its own).
  * Targets: >= 20,000 telegrams/s to each, RSS < 150 MB.
@@ -14,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from '../src/queue/queue.js';
+import { hanNotification } from '../src/sources/han-meter.js';
 import { VirtualMeter } from '../src/sources/virtual-meter.js';
 import { Influxd } from '../test/support/influxd.js';
 import { Victoria } from '../test/support/victoria.js';
@@ -94,6 +96,8 @@ async function main(count: number): Promise<void> {
     const generated = performance.now();
     await fill(dataDir, count);
     console.log(`stored ${count.toLocaleString('en-US')} DSMR 5 telegrams in ${((performance.now() - generated) / 1000).toFixed(1)} s`);
+    const dlmsDir = join(dir, 'data-dlms');
+    await fillDlms(dlmsDir, count);
 
     const influxd = await Influxd.start();
     servers.push(influxd);
@@ -104,20 +108,21 @@ async function main(count: number): Promise<void> {
     const targets = [
       { label: 'InfluxDB 1.6 (influxdb-v1:, /write)', spec: `influxdb-v1:${influxd.url}?db=bench`, name: 'bench-influxd' },
       { label: 'VictoriaMetrics (influxdb:, v2 API client)', spec: `influxdb:${vm.url}?org=-&bucket=bench`, name: 'bench-vm' },
+      { label: 'DLMS (Kamstrup HAN lists) to InfluxDB 1.6', spec: `influxdb-v1:${influxd.url}?db=bench`, name: 'bench-dlms', dataDir: dlmsDir },
     ];
     console.log(`\nnode flags of the service (deploy/p1logger.service): ${serviceNodeFlags.join(' ') || 'none'}`);
     console.log('| target | telegrams/s | points/s | requests | seconds | CPU seconds | RSS at start | peak RSS | peak RSS anonymous | peak RSS file-backed |');
     console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
     for (const target of targets) {
-      const r = JSON.parse(await run(process.execPath, [...serviceNodeFlags, join(dir, 'child.mjs'), dist, dataDir, target.spec, target.name])) as DrainResult;
+      const r = JSON.parse(await run(process.execPath, [...serviceNodeFlags, join(dir, 'child.mjs'), dist, target.dataDir ?? dataDir, target.spec, target.name])) as DrainResult;
       const perSecond = (n: number): string => Math.round(n / r.seconds).toLocaleString('en-US');
       console.log(
         `| ${target.label} | ${perSecond(r.telegrams)} | ${perSecond(r.points)} | ${r.requests} | ${r.seconds.toFixed(2)} | ${r.cpuSeconds.toFixed(2)} | ${mb(r.startRssBytes)} | ${mb(r.peakRssBytes)} | ${mb(r.peakAnonBytes)} | ${mb(r.peakFileBytes)} |`,
       );
     }
     console.log('');
-    console.log('targets: >= 20,000 telegrams/s to each; peak RSS of the draining process < 150 MB');
+    console.log('targets: >= 20,000 telegrams/s to each; peak RSS of the draining process < 150 MB; the DLMS drain at least as fast as the DSMR drain to InfluxDB 1.6');
     console.log('(RSS includes file pages mapped in: the node binary, and LevelDB maps its table files; the kernel reclaims those under pressure)');
     console.log('(CPU seconds: the draining process alone, its threads included; the servers run on the same machine)');
   } finally {
@@ -137,6 +142,27 @@ async function fill(dataDir: string, count: number): Promise<void> {
       for (let j = i; j < Math.min(i + 5000, count); j++) {
         const t = start + j * 1000;
         chunk.push(queue.append(meter.telegramAt(t), new Date(t)));
+      }
+      await Promise.all(chunk);
+    }
+  } finally {
+    await queue.close();
+  }
+}
+
+/** As many DLMS frames as `p1logger run` stores them from a Kamstrup HAN port (the data-notification APDUs). */
+async function fillDlms(dataDir: string, count: number): Promise<void> {
+  const start = Date.UTC(2024, 0, 1);
+  const meter = new VirtualMeter({ dsmr: '5', startMs: start });
+  const queue = await Queue.open(dataDir, { retentionIntervalMs: 0, durability: 'grouped', groupIntervalMs: 50 });
+  try {
+    for (let i = 0; i < count; i += 5000) {
+      const chunk = [];
+      for (let j = i; j < Math.min(i + 5000, count); j++) {
+        const t = start + j * 1000;
+        meter.advance(t);
+        const apdu = hanNotification(meter.reading, { maker: 'kamstrup', localMs: t + 3_600_000, serial: 1, hourly: (t + 3_600_000) % 3_600_000 < 1000 });
+        chunk.push(queue.append(apdu.toString('latin1'), new Date(t), 'dlms'));
       }
       await Promise.all(chunk);
     }

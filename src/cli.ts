@@ -12,6 +12,7 @@ const commands: Record<string, () => Promise<Register>> = {
   run: async () => (await import('./commands/run.js')).registerRun,
   read: async () => (await import('./commands/read.js')).registerRead,
   parse: async () => (await import('./commands/parse.js')).registerParse,
+  detect: async () => (await import('./commands/detect.js')).registerDetect,
   simulate: async () => (await import('./commands/simulate.js')).registerSimulate,
   ports: async () => (await import('./commands/ports.js')).registerPorts,
   status: async () => (await import('./commands/status.js')).registerStatus,
@@ -29,7 +30,7 @@ const program = new Command();
 program
   .name('p1logger')
   .version(version, '-V, --version', 'print the version of p1logger and exit')
-  .description('Reads DSMR/P1 smart meter telegrams, stores them durably, forwards them to InfluxDB and Cosm-style feeds.')
+  .description('Reads smart meters (DSMR/P1, encrypted DSMR, DLMS on HAN ports), stores every telegram durably, forwards them to InfluxDB and Cosm-style feeds.')
   .showHelpAfterError()
   .exitOverride((error) => {
     // commander's own usage errors exit 2, like ours.

@@ -1,8 +1,7 @@
 import { once } from 'node:events';
 import { CONFIG_LOOKUP } from '../config/flags.js';
 import { InvalidArgumentError, type Command } from 'commander';
-import { telegramToJson } from '../telegram/ndjson.js';
-import { parseTelegram } from '../telegram/parse.js';
+import { frameBytes, frameToJson } from '../frames/stored.js';
 import type { Queue } from '../queue/queue.js';
 import { withQueue, type DataDirFlags } from './status.js';
 
@@ -23,7 +22,7 @@ export function registerExport(program: Command): void {
     .option('--data-dir <dir>', 'data directory (default: dataDir of the configuration, else ./data)')
     .option('--from <time>', 'first receive time, included (ISO 8601: 2024-05-01, 2024-05-01T10:00:00+02:00)', parseTime)
     .option('--to <time>', 'receive time to stop before, excluded (ISO 8601)', parseTime)
-    .option('--format <format>', 'raw (the stored bytes, telegram after telegram) or ndjson (as `p1logger parse`)', parseFormat, 'raw')
+    .option('--format <format>', 'raw (the stored bytes, telegram after telegram; DLMS frames in HDLC frames, decrypted) or ndjson (as `p1logger parse`)', parseFormat, 'raw')
     .option('--time-zone <zone>', 'tz database zone for DSMR 2.2/3 timestamps in ndjson (default: Europe/Amsterdam)')
     .addHelpText(
       'after',
@@ -49,6 +48,8 @@ export async function exportCommand(flags: ExportFlags): Promise<number> {
   }
 }
 
+const EMPTY = Buffer.alloc(0);
+
 async function exportRecords(queue: Queue, flags: ExportFlags, output: Output): Promise<number> {
   const parseOptions = flags.timeZone ? { timeZone: flags.timeZone } : {};
   for (let afterSeq = 0; ; ) {
@@ -59,11 +60,12 @@ async function exportRecords(queue: Queue, flags: ExportFlags, output: Output): 
       ...(flags.to ? { to: flags.to } : {}),
     });
     if (page.length === 0) return 0;
-    const chunks = page.map((record) =>
-      flags.format === 'raw'
-        ? Buffer.from(record.raw, 'latin1')
-        : Buffer.from(`${telegramToJson(parseTelegram(record.raw, parseOptions))}\n`),
-    );
+    const chunks = page.map((record) => {
+      if (flags.format === 'raw') return frameBytes(record);
+      const json = frameToJson(record, parseOptions);
+      // A DLMS record this release cannot decode is still exported raw; as NDJSON it has nothing to say.
+      return json === null ? EMPTY : Buffer.from(`${json}\n`);
+    });
     if (!(await output.write(Buffer.concat(chunks)))) return 0;
     afterSeq = page[page.length - 1]!.seq;
   }

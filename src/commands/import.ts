@@ -5,9 +5,11 @@ import { loadConfig } from '../config.js';
 import { P1Error } from '../errors.js';
 import { Queue } from '../queue/queue.js';
 import type { QueueRecord } from '../queue/types.js';
-import { TelegramFramer } from '../telegram/frame.js';
-import { parseTelegram } from '../telegram/parse.js';
-import { frameEvents } from '../telegram/stream.js';
+import { dlmsKeys, meterKeysFromEnv } from '../config/meter-keys.js';
+import { FrameDetector } from '../frames/detector.js';
+import type { DlmsKeys } from '../frames/gcm.js';
+import { parseFrame, storedFrame } from '../frames/stored.js';
+import { detectFrames } from '../frames/stream.js';
 import { parseTimeOption } from './backfill.js';
 import type { DataDirFlags } from './status.js';
 
@@ -23,7 +25,7 @@ const CHUNK = 1000;
 export function registerImport(program: Command): void {
   program
     .command('import')
-    .description('store a raw capture of P1 telegrams in the queue, so that it can be sent anywhere (p1logger backfill)')
+    .description('store a raw capture (DSMR, encrypted DSMR, DLMS) in the queue, so that it can be sent anywhere (p1logger backfill)')
     .argument('<file>', 'capture file (bytes as the meter sent them)')
     .option('--config <file>', `configuration file to take dataDir from (default: ${CONFIG_LOOKUP})`)
     .option('--data-dir <dir>', 'data directory (default: dataDir of the configuration, else ./data)')
@@ -52,9 +54,17 @@ function parseSeconds(value: string): number {
 export async function importCommand(file: string, flags: ImportFlags): Promise<number> {
   let input: NodeJS.ReadableStream;
   let dataDir: string;
+  let keys: DlmsKeys | undefined;
   try {
     input = await openCapture(file);
-    dataDir = flags.dataDir ?? (await loadConfig({ flags: flags.config === undefined ? {} : { config: flags.config }, resolveSecrets: false })).config.dataDir;
+    if (flags.dataDir !== undefined && flags.config === undefined) {
+      dataDir = flags.dataDir;
+      keys = await meterKeysFromEnv();
+    } else {
+      const { config } = await loadConfig({ flags: flags.config === undefined ? {} : { config: flags.config }, resolveSecrets: 'meter-keys' });
+      dataDir = flags.dataDir ?? config.dataDir;
+      keys = dlmsKeys(config.decryptionKey, config.authenticationKey);
+    }
   } catch (error) {
     process.stderr.write(`p1logger import: ${error instanceof Error ? error.message : String(error)}\n`);
     return 2;
@@ -67,7 +77,7 @@ export async function importCommand(file: string, flags: ImportFlags): Promise<n
     return 1;
   }
 
-  const framer = new TelegramFramer();
+  const framer = new FrameDetector(keys === undefined ? {} : { keys });
   const parseOptions = flags.timeZone === undefined ? {} : { timeZone: flags.timeZone };
   let index = 0;
   let pending: Array<Promise<QueueRecord>> = [];
@@ -83,22 +93,23 @@ export async function importCommand(file: string, flags: ImportFlags): Promise<n
   };
   let exit = 0;
   try {
-    for await (const event of frameEvents(input as AsyncIterable<Buffer>, framer)) {
-      if (event.type !== 'telegram') continue;
-      const telegram = parseTelegram(event.raw, { crc: event.crc, ...parseOptions });
+    for await (const event of detectFrames(input as AsyncIterable<Buffer>, framer)) {
+      const frame = storedFrame(event);
+      if (frame === null) continue;
+      const time = parseFrame(frame, event.type === 'telegram' ? { crc: event.crc, ...parseOptions } : parseOptions)?.time ?? null;
       let receivedAt: Date;
-      if (telegram.time !== null) {
-        receivedAt = new Date(telegram.time);
+      if (time !== null) {
+        receivedAt = new Date(time);
       } else if (flags.start !== undefined) {
         receivedAt = new Date(flags.start.getTime() + index * flags.interval * 1000);
       } else {
         throw new P1Error(
           'P1_USAGE',
-          `${file}: telegram ${index + 1} carries no time (DSMR 2.2/3 meters send none): give --start TIME (when the first one was received) and --interval SECONDS`,
+          `${file}: telegram ${index + 1} carries no time (DSMR 2.2/3 meters and some DLMS lists send none): give --start TIME (when the first one was received) and --interval SECONDS`,
         );
       }
       index++;
-      pending.push(queue.append(event.raw, receivedAt));
+      pending.push(queue.append(frame.raw, receivedAt, frame.protocol));
       if (pending.length >= CHUNK) await flush();
     }
     await flush();

@@ -3,7 +3,9 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { isP1Error } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { FrameEventLog } from '../log/frame-events.js';
-import { TelegramFramer, type FrameEvent } from '../telegram/frame.js';
+import { meterKeysFromEnv } from '../config/meter-keys.js';
+import { FrameDetector, type DetectorEvent } from '../frames/detector.js';
+import { frameBytes, frameToJson, storedFrame } from '../frames/stored.js';
 import { telegramToJson } from '../telegram/ndjson.js';
 import { parseTelegram } from '../telegram/parse.js';
 import { DEFAULT_SILENCE_MS, openSource } from '../sources/open.js';
@@ -18,8 +20,9 @@ export interface ReadCommandOptions {
 
 const SPEC_HELP = `
 Sources:
-  serial:/dev/ttyUSB0[?dsmr=auto|2.2|3|4|5&baud=N&bits=7|8&parity=none|even|odd&stop=1|2&request=dtr|rts|none]
-      dsmr=auto (default) tries 115200 8N1 (DSMR 4/5), then 9600 7E1 (DSMR 2.2/3), until a telegram arrives;
+  serial:/dev/ttyUSB0[?protocol=auto|dsmr|dlms&dsmr=auto|2.2|3|4|5&baud=N&bits=7|8&parity=none|even|odd&stop=1|2&request=dtr|rts|none]
+      protocol=auto (default) tries 115200 8N1 (DSMR 4/5), 9600 7E1 (DSMR 2.2/3), then the HAN adapters' 2400 8E1
+      (Aidon, Kaifa, Landis+Gyr) and 2400 8N1 (Kamstrup), until a frame arrives; dsmr or dlms tries only theirs;
       request=dtr (default) holds DTR high while reading (rts: RTS; none: leave the lines alone)
   tcp:HOST:PORT                   ser2net or a P1 Wi-Fi/Ethernet dongle
   file:PATH[?rate=fast|realtime]  replay a capture; fast (default) or at the meter's pace
@@ -27,7 +30,10 @@ Sources:
                                   the virtual meter (interval 1 s for DSMR 5, 10 s for 2.2)
 Serial ports and TCP reconnect by themselves (unplugged cable, closed peer, silence), with backoff.
 
-Output: stdout carries the telegrams (NDJSON, or the raw text with --raw); stderr carries logs (JSON lines):
+Every source may carry DSMR text, encrypted DSMR (Smarty) or DLMS in HDLC / M-Bus frames: the framer tells them apart.
+A meter that encrypts needs P1LOGGER_DECRYPTION_KEY (and P1LOGGER_AUTHENTICATION_KEY where the operator gives one), or their _FILE forms.
+
+Output: stdout carries the telegrams (NDJSON, or the raw bytes with --raw: DLMS decrypted, in HDLC frames); stderr carries logs (JSON lines):
 connection changes, rejected telegrams, junk bytes, and a summary at the end.
 Exit status: 0 after --count telegrams, at the end of a file, or on Ctrl-C/SIGTERM; 1 when the source fails;
 2 for usage errors (a bad source spec, a missing file).`;
@@ -68,8 +74,11 @@ const FRAME_SUMMARY_MS = 10_000;
 
 export async function readCommand(options: ReadCommandOptions, logger: Logger = createLogger({ destination: process.stderr })): Promise<number> {
   let source;
+  let keys;
   try {
+    keys = await meterKeysFromEnv();
     source = openSource(options.source, {
+      ...(keys === undefined ? {} : { keys }),
       logger,
       ...(options.silence === undefined ? {} : { silenceMs: Math.round(options.silence * 1000) }),
     });
@@ -88,18 +97,24 @@ export async function readCommand(options: ReadCommandOptions, logger: Logger = 
   process.once('SIGTERM', stop);
   process.stdout.on('error', onStdoutError);
 
-  const framer = new TelegramFramer();
+  const framer = new FrameDetector(keys === undefined ? {} : { keys });
   const frameLog = new FrameEventLog(logger, framer.stats, { summaryMs: FRAME_SUMMARY_MS, junkLevel: 'warn' });
   let printed = 0;
   const parseOptions = options.timeZone === undefined ? {} : { timeZone: options.timeZone };
 
   /** Returns true when --count is reached. */
-  const handle = async (event: FrameEvent): Promise<boolean> => {
+  const handle = async (event: DetectorEvent): Promise<boolean> => {
     switch (event.type) {
-      case 'telegram': {
-        const text = options.raw ? event.raw : `${telegramToJson(parseTelegram(event.raw, { ...parseOptions, crc: event.crc }))}\n`;
-        // Raw text goes out byte for byte; JSON is UTF-8 like `p1logger parse`.
-        await write(text, options.raw ? 'latin1' : 'utf8', controller.signal);
+      case 'telegram':
+      case 'dlms': {
+        const frame = storedFrame(event)!;
+        if (options.raw) {
+          // Raw bytes go out byte for byte; JSON is UTF-8 like `p1logger parse`.
+          await write(frameBytes(frame).toString('latin1'), 'latin1', controller.signal);
+        } else {
+          const json = event.type === 'telegram' ? telegramToJson(parseTelegram(event.raw, { ...parseOptions, crc: event.crc })) : frameToJson(frame, parseOptions);
+          if (json !== null) await write(`${json}\n`, 'utf8', controller.signal);
+        }
         printed++;
         return options.count !== undefined && printed >= options.count;
       }
@@ -143,6 +158,7 @@ export async function readCommand(options: ReadCommandOptions, logger: Logger = 
     {
       printed,
       telegrams: s.telegrams,
+      ...(s.frames + s.decryptErrors + s.keyMissing > 0 ? { dlmsFrames: s.frames, decryptErrors: s.decryptErrors, keyMissing: s.keyMissing } : {}),
       crcErrors: s.crcErrors,
       invalid: s.invalid,
       truncated: s.truncated,

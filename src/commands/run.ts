@@ -7,6 +7,7 @@ import { isP1Error, type P1ErrorCode } from '../errors.js';
 import { startSystemdNotify } from '../service/sd-notify.js';
 import { createLogger, type Logger } from '../log.js';
 import type { QueueRecord } from '../queue/types.js';
+import { dlmsKeys } from '../config/meter-keys.js';
 import { createService, type RunSettings, type Service } from '../service/service.js';
 
 /** SIGTERM to exit: systemd's default stop timeout is 90 s, but the promise to users is 5 s. */
@@ -36,7 +37,9 @@ export function registerRun(program: Command): void {
 
 /** The queue part of the configuration, in the queue's units. */
 export function runSettingsFromConfig(config: Config): RunSettings {
+  const keys = dlmsKeys(config.decryptionKey, config.authenticationKey);
   return {
+    ...(keys === undefined ? {} : { keys }),
     source: config.source,
     dataDir: config.dataDir,
     queue: {

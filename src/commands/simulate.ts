@@ -4,10 +4,13 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { P1Error } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
-import { simulatedTelegrams } from '../sources/simulator.js';
-import { defaultIntervalS, type SimulatedDsmr } from '../sources/spec.js';
+import { meterKeysFromEnv } from '../config/meter-keys.js';
+import { simulatedFrames } from '../sources/simulator.js';
+import { defaultIntervalS, type SimulatedDsmr, type SimulatedMeter, type SimulatedProtocol } from '../sources/spec.js';
 
 export interface SimulateCommandOptions {
+  protocol: SimulatedProtocol;
+  meter: SimulatedMeter;
   dsmr: SimulatedDsmr;
   interval?: number;
   out?: string;
@@ -23,8 +26,10 @@ export function registerSimulate(program: Command): void {
   program
     .command('simulate')
     .description("write the virtual meter's telegrams to stdout, a file or a serial device (a pty), or serve them over TCP")
+    .addOption(new Option('--protocol <protocol>', 'dsmr: DSMR text; dlms: a HAN meter\'s HDLC frames; smarty: encrypted DSMR 5 (needs P1LOGGER_DECRYPTION_KEY)').choices(['dsmr', 'dlms', 'smarty']).default('dsmr'))
+    .addOption(new Option('--meter <maker>', 'with --protocol dlms: whose HAN lists').choices(['kamstrup', 'aidon', 'kaifa']).default('kamstrup'))
     .addOption(new Option('--dsmr <version>', 'DSMR version of the telegrams').choices(['5', '2.2']).default('5'))
-    .option('--interval <seconds>', 'seconds between telegrams (default: 1 for DSMR 5, 10 for DSMR 2.2)', positiveSeconds)
+    .option('--interval <seconds>', 'seconds between telegrams (default: 1 for DSMR 5, 10 for DSMR 2.2, HAN lists and Smarty)', positiveSeconds)
     .addOption(new Option('--out <path>', 'write to this file or device (a pty from socat, a serial port) instead of stdout').conflicts('listen'))
     .option('--listen <host:port>', 'serve the telegrams to every TCP client that connects; host defaults to 127.0.0.1 (":2000" or "2000")')
     .option('-n, --count <n>', 'stop after N telegrams (default: run until Ctrl-C)', wholeNumber)
@@ -103,12 +108,17 @@ export async function simulateCommand(options: SimulateCommandOptions, logger: L
     if (error.code === 'EPIPE') stop();
   };
   process.stdout.on('error', onStdoutError);
-  const intervalS = options.interval ?? defaultIntervalS(options.dsmr);
+  const intervalS = options.interval ?? (options.protocol === 'dsmr' ? defaultIntervalS(options.dsmr) : 10);
   let sent = 0;
   let status = 0;
   try {
-    const telegrams = simulatedTelegrams(
+    // Frames are encrypted with the meter key from the environment: smarty needs one, dlms takes one.
+    const keys = options.protocol === 'dsmr' ? undefined : await meterKeysFromEnv();
+    const telegrams = simulatedFrames(
       {
+        protocol: options.protocol,
+        meter: options.meter,
+        ...(keys === undefined ? {} : { keys }),
         dsmr: options.dsmr,
         intervalS,
         ...(options.seed === undefined ? {} : { seed: options.seed }),
@@ -118,8 +128,7 @@ export async function simulateCommand(options: SimulateCommandOptions, logger: L
       },
       controller.signal,
     );
-    for await (const text of telegrams) {
-      const bytes = Buffer.from(text, 'latin1');
+    for await (const bytes of telegrams) {
       await output.write(options.evenParity ? withEvenParity(bytes) : bytes, controller.signal);
       sent++;
       if (controller.signal.aborted) break;

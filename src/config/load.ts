@@ -31,8 +31,11 @@ export interface LoadConfigOptions {
   cwd?: string;
   /** Read when it exists and nothing else names a file; tests point it elsewhere. */
   defaultConfigPath?: string;
-  /** False for `config check --skip-secrets`: validate the references without reading them. */
-  resolveSecrets?: boolean;
+  /**
+   * False for `config check --skip-secrets`: validate the references without reading them. 'meter-keys': read only
+   * the meter's keys (for `import`, which sends nothing anywhere).
+   */
+  resolveSecrets?: boolean | 'meter-keys';
 }
 
 export interface LoadedConfig {

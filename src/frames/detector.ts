@@ -44,6 +44,8 @@ export interface DetectorOptions {
   maxTelegramBytes?: number;
 }
 
+/** The security control bytes of the frames p1logger decrypts (0x10 authenticated, 0x20 encrypted; suite 0 or 1). */
+const CIPHERED_CONTROLS = new Set([0x10, 0x11, 0x20, 0x21, 0x30, 0x31]);
 /** A bare ciphered APDU longer than this is not one (a Smarty telegram ciphered is some 1.5 KB). */
 const MAX_CIPHERED_BYTES = 16 * 1024;
 
@@ -122,11 +124,13 @@ export class FrameDetector {
       this.junk(events, pos, next);
       pos = next;
       const result = this.candidate(buf, pos, atEnd, events);
-      if (result.kind === 'need-more') break;
+      // A candidate waits for its bytes only so long: whatever it is, it cannot be longer than the longest frame.
+      if (result.kind === 'need-more' && buf.length - pos <= this.maxTelegramBytes * 2) break;
       if (result.kind === 'accepted') {
         pos = result.end;
         continue;
       }
+      // Failed (or waited past any frame's length): its next start byte is scanned.
       this.junk(events, pos, pos + 1);
       pos++;
     }
@@ -234,6 +238,9 @@ export class FrameDetector {
     const result = this.unwrapper.unwrap(buf.subarray(pos, end));
     // Without a tag nothing vouches for the bytes: one that does not decrypt to something readable was junk.
     if (result.kind === 'rejected' && ciphered.tag === null && result.code !== 'P1_KEY_REQUIRED') return { kind: 'failed' };
+    // Without a key nothing can be checked: believed to be a meter's frame only where the next frame (or nothing
+    // yet) follows, so that noise does not ask for a key.
+    if (result.kind === 'rejected' && result.code === 'P1_KEY_REQUIRED' && end < buf.length && STARTS[buf[end]!] !== 1) return { kind: 'failed' };
     this.cover(end);
     this.deliver(result, 'ciphered', events);
     return { kind: 'accepted', end };
@@ -333,5 +340,7 @@ function cipheredLength(buf: Uint8Array, at: number): number | undefined | null 
     return null;
   }
   const total = header + length;
-  return length < 5 || total > MAX_CIPHERED_BYTES ? null : total;
+  // Security control: encrypted and/or authenticated, suite 0 or 1; a tagged frame holds at least its 12-byte tag.
+  if (!CIPHERED_CONTROLS.has(buf[at + header] ?? -1) || length < 5 || total > MAX_CIPHERED_BYTES) return null;
+  return total;
 }

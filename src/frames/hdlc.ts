@@ -177,6 +177,8 @@ export function readRelayedHdlcFrame(buf: Uint8Array, start: number, atEnd: bool
     if (out.length === 2) {
       if (out[0]! >> 4 !== FORMAT_TYPE_3) return { kind: 'invalid' };
       length = ((out[0]! & 0x07) << 8) | out[1]!;
+      // Shorter than a header cannot be a frame (and would never be reached: the loop stops at `length`).
+      if (length < HDLC_MIN_BYTES - 1) return { kind: 'invalid' };
     }
   }
   const atStreamEnd = i >= buf.length;

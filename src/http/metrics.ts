@@ -68,11 +68,13 @@ export function renderMetrics(report: StatusReport): string {
   const perSink = (value: (s: StatusReport['sinks'][number]) => number): Sample[] =>
     report.sinks.map((s) => ({ labels: { sink: s.name }, value: value(s) }));
   const families: Family[] = [
-    { name: 'p1logger_telegrams_total', help: 'Telegrams received whole with a valid CRC (or none, for DSMR 2.2/3).', type: 'counter', samples: one(report.framer.telegrams) },
+    { name: 'p1logger_telegrams_total', help: 'Telegrams (DSMR) and data-notifications (DLMS) received whole with a valid check (or none, for DSMR 2.2/3).', type: 'counter', samples: one(report.framer.telegrams) },
     { name: 'p1logger_crc_errors_total', help: 'Telegrams dropped because their CRC did not match.', type: 'counter', samples: one(report.framer.crcErrors) },
     { name: 'p1logger_invalid_telegrams_total', help: 'Telegrams dropped as malformed (no data lines, bad trailer, DSMR 4/5 without CRC).', type: 'counter', samples: one(report.framer.invalid) },
     { name: 'p1logger_truncated_telegrams_total', help: 'Telegrams cut off before their end (a new one started, or too long).', type: 'counter', samples: one(report.framer.truncated) },
     { name: 'p1logger_junk_bytes_total', help: 'Bytes outside any telegram (noise, wrong baud rate or parity).', type: 'counter', samples: one(report.framer.junkBytes) },
+    { name: 'p1logger_decrypt_errors_total', help: 'Encrypted frames that did not authenticate or decrypt (wrong key, forged or damaged).', type: 'counter', samples: one(report.framer.decryptErrors ?? 0) },
+    { name: 'p1logger_key_missing_frames_total', help: 'Encrypted frames dropped because no decryptionKey is configured.', type: 'counter', samples: one(report.framer.keyMissing ?? 0) },
     { name: 'p1logger_source_bytes_total', help: 'Bytes read from the source.', type: 'counter', samples: one(report.source.bytes) },
     { name: 'p1logger_source_reconnects_total', help: 'Times the source was reopened after a failure or silence.', type: 'counter', samples: one(report.source.reconnects) },
     {

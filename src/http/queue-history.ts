@@ -1,5 +1,5 @@
 import type { QueueRecord, TelegramLog } from '../queue/types.js';
-import { parseTelegram } from '../telegram/parse.js';
+import { frameTelegram } from '../frames/stored.js';
 import { periodTotals, powerPoint, type HistoryProvider, type PowerPoint } from './history.js';
 import { readingOf, type MeterReading } from './reading.js';
 
@@ -25,7 +25,8 @@ export function queueHistory(log: Pick<TelegramLog, 'readAfter' | 'status'>, opt
 
   function reading(record: QueueRecord): MeterReading | undefined {
     try {
-      return readingOf(parseTelegram(record.raw, { timeZone }), Date.parse(record.receivedAt));
+      const telegram = frameTelegram(record, { timeZone });
+      return telegram === null ? undefined : readingOf(telegram, Date.parse(record.receivedAt));
     } catch {
       return undefined;
     }

@@ -56,8 +56,9 @@ export function readingOf(telegram: Telegram, receivedAt: Date | number): MeterR
   const gas = gasOf(o);
   return {
     t: Number.isNaN(meterTime) ? new Date(receivedAt).getTime() : meterTime,
-    powerImportKw: scaled(o['1-0:1.7.0']),
-    powerExportKw: scaled(o['1-0:2.7.0']),
+    // Kamstrup's DLMS lists count on channel 1 (1-1:1.7.0).
+    powerImportKw: scaled(o['1-0:1.7.0'] ?? o['1-1:1.7.0']),
+    powerExportKw: scaled(o['1-0:2.7.0'] ?? o['1-1:2.7.0']),
     importT1: scaled(o['1-0:1.8.1']),
     importT2: scaled(o['1-0:1.8.2']),
     exportT1: scaled(o['1-0:2.8.1']),

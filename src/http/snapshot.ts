@@ -11,7 +11,7 @@ export interface SnapshotParts {
   dataDir?: string;
   source: { description: string; stats: SourceStats };
   /** Framer counters (the service's acquisition counters have the same names), and what the queue stored. */
-  counters: FramerStats & { stored?: number; storeFailed?: number };
+  counters: FramerStats & { stored?: number; storeFailed?: number; decryptErrors?: number; keyMissing?: number };
   queue: QueueStatus;
   uploaders: ReadonlyArray<Pick<UploaderStats, 'name' | 'state' | 'retries' | 'lastError'>>;
   /** Receive time of the last good telegram (LiveFeed.lastTelegramAt). */
@@ -41,12 +41,20 @@ export function statusSnapshot(parts: SnapshotParts): StatusSnapshot {
       lastError: u.lastError,
     };
   });
-  const { telegrams, crcErrors, invalid, truncated, junkBytes } = parts.counters;
+  const { telegrams, crcErrors, invalid, truncated, junkBytes, decryptErrors, keyMissing } = parts.counters;
   const q = parts.queue;
   return {
     ...(parts.dataDir === undefined ? {} : { dataDir: parts.dataDir }),
     source: { description: parts.source.description, state: parts.source.stats.state, reconnects: parts.source.stats.reconnects, bytes: parts.source.stats.bytes },
-    framer: { telegrams, crcErrors, invalid, truncated, junkBytes },
+    framer: {
+      telegrams,
+      crcErrors,
+      invalid,
+      truncated,
+      junkBytes,
+      ...(decryptErrors === undefined ? {} : { decryptErrors }),
+      ...(keyMissing === undefined ? {} : { keyMissing }),
+    },
     lastTelegramAt: parts.lastTelegramAt,
     intervalSeconds: parts.intervalSeconds,
     queue: {

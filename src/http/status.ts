@@ -52,8 +52,8 @@ export interface StatusSnapshot {
   /** The data directory (realpath): clients check it is the one they mean (src/client/service-api.ts). */
   dataDir?: string;
   source: { description: string; state: SourceState; reconnects: number; bytes: number };
-  /** The framer's counters: `telegrams` are the good ones. */
-  framer: FramerStats;
+  /** The framer's counters: `telegrams` are the good ones; the decryption counters for meters that encrypt. */
+  framer: FramerStats & { decryptErrors?: number; keyMissing?: number };
   /** Receive time of the last good telegram, ISO; null before the first. */
   lastTelegramAt: string | null;
   /** Usual seconds between telegrams (/healthz fails after 3x this without one); LiveFeed.intervalSeconds measures it. */

@@ -1,6 +1,8 @@
 import type { Level } from 'pino';
 import type { Logger } from '../log.js';
-import type { FrameEvent, FramerStats } from '../telegram/frame.js';
+import type { DetectorEvent, DetectorStats, StreamProtocol } from '../frames/detector.js';
+import { titleText } from '../frames/payload.js';
+import type { FramerStats } from '../telegram/frame.js';
 import { RepeatedLog } from './repeated.js';
 
 /** How often `run` summarises a kind of bad frame that keeps coming; the counters on /metrics are exact anyway. */
@@ -25,15 +27,24 @@ export class FrameEventLog {
 
   constructor(
     logger: Logger,
-    private readonly stats: Readonly<FramerStats>,
+    private readonly stats: Readonly<FramerStats & Partial<Pick<DetectorStats, 'decryptErrors' | 'keyMissing'>>>,
     options: FrameEventLogOptions = {},
   ) {
     this.repeated = new RepeatedLog({ logger, summaryMs: options.summaryMs ?? FRAME_SUMMARY_MS });
     this.junkLevel = options.junkLevel ?? 'debug';
   }
 
-  event(event: FrameEvent): void {
+  event(event: DetectorEvent): void {
     switch (event.type) {
+      case 'frame-rejected': {
+        const total = event.code === 'P1_DECRYPT_FAILED' ? this.stats.decryptErrors : event.code === 'P1_KEY_REQUIRED' ? this.stats.keyMissing : undefined;
+        const title = event.systemTitle === undefined ? {} : { systemTitle: titleText(event.systemTitle) };
+        this.repeated.log('warn', event.code, { code: event.code, transport: event.transport, ...title, ...(total === undefined ? {} : { total }) }, `${event.transport} frame rejected: ${event.reason}`);
+        break;
+      }
+      case 'detected':
+        this.repeated.log('info', `detected ${event.protocol} ${event.encrypted}`, { protocol: event.protocol, encrypted: event.encrypted }, `the meter sends ${describeProtocol(event.protocol, event.encrypted)}`);
+        break;
       case 'rejected':
         this.repeated.log('warn', event.code, { code: event.code, reason: event.reason, total: this.stats.crcErrors + this.stats.invalid }, `telegram rejected: ${event.reason}`);
         break;
@@ -47,6 +58,7 @@ export class FrameEventLog {
         this.repeated.log('warn', event.code, { code: event.code }, event.message);
         break;
       case 'telegram':
+      case 'dlms':
         break;
     }
   }
@@ -55,4 +67,10 @@ export class FrameEventLog {
   flush(): void {
     this.repeated.flush();
   }
+}
+
+/** How a stream's protocol reads in a log line. */
+export function describeProtocol(protocol: StreamProtocol, encrypted: boolean): string {
+  const names = { dsmr: 'DSMR text telegrams', 'dsmr-encrypted': 'encrypted DSMR telegrams (Luxembourg Smarty)', hdlc: 'DLMS in HDLC frames', mbus: 'DLMS in wired M-Bus frames' };
+  return `${names[protocol]}${encrypted && protocol !== 'dsmr-encrypted' ? ', encrypted' : ''}`;
 }

@@ -6,7 +6,7 @@ import type { QueueRecord } from '../queue/types.js';
 import { Relay } from '../relay/relay.js';
 import type { Service } from './service.js';
 import { sinkFromConfig } from '../sinks/create.js';
-import { parseTelegram } from '../telegram/parse.js';
+import { frameTelegram } from '../frames/stored.js';
 import { Uploader } from '../delivery/uploader.js';
 
 /** What `p1logger run` adds around acquisition: one uploader per sink, the P1 relay, the status server, the live feed. */
@@ -85,7 +85,9 @@ export async function addAppliance(service: Service, config: Config, logger: Log
     stored(record: QueueRecord): void {
       for (const uploader of uploaders) uploader.notify();
       relay?.publish(record.raw);
-      if (server !== null) live.publish(parseTelegram(record.raw, { timeZone: config.timeZone }), new Date(record.receivedAt));
+      if (server === null) return;
+      const telegram = frameTelegram(record, { timeZone: config.timeZone });
+      if (telegram !== null) live.publish(telegram, new Date(record.receivedAt));
     },
     uploaders,
     relay,

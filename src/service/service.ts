@@ -4,7 +4,9 @@ import { Queue, type QueueOptions } from '../queue/queue.js';
 import type { QueueRecord } from '../queue/types.js';
 import { openSource } from '../sources/open.js';
 import type { ByteSource } from '../sources/source.js';
-import { TelegramFramer, type FrameEvent } from '../telegram/frame.js';
+import { FrameDetector, type DetectorEvent } from '../frames/detector.js';
+import type { DlmsKeys } from '../frames/gcm.js';
+import { storedFrame, type StoredFrame } from '../frames/stored.js';
 
 /** What `p1logger run` needs, as plain data: the configuration (file, env, flags) fills it. */
 export interface RunSettings {
@@ -12,6 +14,8 @@ export interface RunSettings {
   source: string;
   dataDir: string;
   queue: Pick<QueueOptions, 'durability' | 'groupIntervalMs' | 'maxAgeMs' | 'maxBytes' | 'minFreeBytes' | 'reserveBytes'>;
+  /** The meter's keys, for a meter that encrypts (never logged). */
+  keys?: DlmsKeys;
 }
 
 /** The embedded default: the simulated meter into ./data. */
@@ -19,7 +23,7 @@ export const DEFAULT_RUN_SETTINGS: RunSettings = { source: 'simulate', dataDir: 
 
 /** Counters of the acquisition side, for logs, status and /metrics. */
 export interface AcquisitionCounters {
-  /** Telegrams that passed framing and the CRC check. */
+  /** Telegrams (DSMR) and data-notifications (DLMS) that passed framing, their check and decryption. */
   telegrams: number;
   /** Of those, appended durably to the queue. */
   stored: number;
@@ -29,6 +33,10 @@ export interface AcquisitionCounters {
   invalid: number;
   truncated: number;
   junkBytes: number;
+  /** Encrypted frames that did not authenticate or decrypt (wrong key, forged or damaged). */
+  decryptErrors: number;
+  /** Encrypted frames that came while no key was configured. */
+  keyMissing: number;
   lastStoredSeq: number | null;
   lastTelegramAt: string | null;
 }
@@ -50,6 +58,7 @@ export interface ServiceOptions {
   logger: Logger;
   /** Called once per telegram after it is durably in the queue, in seq order. */
   onStored?: (record: QueueRecord) => void;
+  keys?: DlmsKeys;
   clock?: () => Date;
 }
 
@@ -71,6 +80,8 @@ export class Service {
     invalid: 0,
     truncated: 0,
     junkBytes: 0,
+    decryptErrors: 0,
+    keyMissing: 0,
     lastStoredSeq: null,
     lastTelegramAt: null,
   };
@@ -84,8 +95,10 @@ export class Service {
   private acquisition: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private readonly frameLog: FrameEventLog;
+  private readonly keys: DlmsKeys | undefined;
 
   constructor(options: ServiceOptions) {
+    this.keys = options.keys;
     this.queue = options.queue;
     this.source = options.source;
     this.log = options.logger;
@@ -137,7 +150,7 @@ export class Service {
   }
 
   private async acquire(): Promise<void> {
-    const framer = new TelegramFramer();
+    const framer = new FrameDetector(this.keys === undefined ? {} : { keys: this.keys });
     try {
       for await (const chunk of this.source.read(this.abort.signal)) {
         this.handle(framer.push(chunk));
@@ -156,11 +169,20 @@ export class Service {
     }
   }
 
-  private handle(events: FrameEvent[]): void {
+  private handle(events: DetectorEvent[]): void {
     for (const event of events) {
       switch (event.type) {
         case 'telegram':
-          this.store(event.raw);
+        case 'dlms':
+          this.store(storedFrame(event)!);
+          break;
+        case 'frame-rejected':
+          if (event.code === 'P1_CRC_MISMATCH') this.counters.crcErrors++;
+          else if (event.code === 'P1_DECRYPT_FAILED') this.counters.decryptErrors++;
+          else if (event.code === 'P1_KEY_REQUIRED') this.counters.keyMissing++;
+          else this.counters.invalid++;
+          break;
+        case 'detected':
           break;
         case 'rejected':
           if (event.code === 'P1_CRC_MISMATCH') this.counters.crcErrors++;
@@ -179,11 +201,11 @@ export class Service {
     }
   }
 
-  private store(raw: string): void {
+  private store(frame: StoredFrame): void {
     const receivedAt = this.clock();
     this.counters.telegrams++;
     this.counters.lastTelegramAt = receivedAt.toISOString();
-    const write = this.queue.append(raw, receivedAt).then(
+    const write = this.queue.append(frame.raw, receivedAt, frame.protocol).then(
       (record) => {
         this.counters.stored++;
         this.counters.lastStoredSeq = record.seq;
@@ -212,7 +234,13 @@ export async function createService(
   settings: RunSettings,
   options: { logger: Logger; onStored?: (record: QueueRecord) => void },
 ): Promise<Service> {
-  const source = openSource(settings.source, { logger: options.logger });
+  const source = openSource(settings.source, { logger: options.logger, ...(settings.keys ? { keys: settings.keys } : {}) });
   const queue = await Queue.open(settings.dataDir, { ...settings.queue, logger: options.logger });
-  return new Service({ source, queue, logger: options.logger, ...(options.onStored ? { onStored: options.onStored } : {}) });
+  return new Service({
+    source,
+    queue,
+    logger: options.logger,
+    ...(options.onStored ? { onStored: options.onStored } : {}),
+    ...(settings.keys ? { keys: settings.keys } : {}),
+  });
 }

@@ -2,6 +2,7 @@ import type { Logger } from '../log.js';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
 import { createFileSource } from './file.js';
 import { createSerialSource } from './serial.js';
+import type { DlmsKeys } from '../frames/gcm.js';
 import { createSimulatorSource } from './simulator.js';
 import type { ByteSource } from './source.js';
 import { parseSourceSpec } from './spec.js';
@@ -18,6 +19,8 @@ export interface OpenSourceOptions {
   backoff?: BackoffPolicy;
   /** Serial auto-detection: time per setting before trying the other. Default 12 s (capped by silenceMs). */
   detectMs?: number;
+  /** The meter's keys: `simulate?protocol=smarty` encrypts with them. */
+  keys?: DlmsKeys;
 }
 
 /**
@@ -42,6 +45,6 @@ export function openSource(spec: string, options: OpenSourceOptions): ByteSource
     case 'file':
       return createFileSource(parsed, { logger: options.logger });
     case 'simulate':
-      return createSimulatorSource(parsed, { logger: options.logger });
+      return createSimulatorSource(parsed, { logger: options.logger, ...(options.keys ? { keys: options.keys } : {}) });
   }
 }

@@ -38,10 +38,16 @@ export interface FileSpec {
 }
 
 export type SimulatedDsmr = '5' | '2.2';
+/** What the simulated meter sends: DSMR text, a HAN meter's DLMS frames, or Smarty's encrypted DSMR. */
+export type SimulatedProtocol = 'dsmr' | 'dlms' | 'smarty';
+export type SimulatedMeter = 'kamstrup' | 'aidon' | 'kaifa';
 
 export interface SimulateSpec {
   kind: 'simulate';
+  protocol: SimulatedProtocol;
   dsmr: SimulatedDsmr;
+  /** protocol=dlms: whose HAN lists. */
+  meter?: SimulatedMeter;
   /** Seconds between telegrams: 1 for DSMR 5, 10 for DSMR 2.2 unless given. */
   intervalS: number;
   seed?: number;
@@ -98,7 +104,7 @@ const DSMR_VERSIONS: ReadonlyArray<[string, DsmrPreset]> = [
 
 const FORMS =
   'serial:/dev/ttyUSB0[?protocol=auto|dsmr|dlms&dsmr=auto|2.2|3|4|4.2|5&baud=N&bits=7|8&parity=none|even|odd&stop=1|2&request=dtr|rts|none], ' +
-  'tcp:HOST:PORT, file:PATH[?rate=fast|realtime], simulate[?dsmr=5|2.2&interval=SECONDS&seed=N]';
+  'tcp:HOST:PORT, file:PATH[?rate=fast|realtime], simulate[?protocol=dsmr|dlms|smarty&dsmr=5|2.2&meter=kamstrup|aidon|kaifa&interval=SECONDS&seed=N]';
 
 /**
  * Parses a source spec (`serial:...`, `tcp:...`, `file:...`, `simulate...`). Pure. Throws P1Error
@@ -222,15 +228,21 @@ function parseFile(text: string, fail: Fail): FileSpec {
 }
 
 function parseSimulate(text: string, fail: Fail): SimulateSpec {
-  if (text !== '' && !text.startsWith('?')) fail('expected simulate or simulate?dsmr=5|2.2&interval=SECONDS&seed=N');
-  const { params } = splitQuery(text, ['dsmr', 'interval', 'seed'], fail);
+  if (text !== '' && !text.startsWith('?')) fail('expected simulate or simulate?protocol=dsmr|dlms|smarty&dsmr=5|2.2&meter=kamstrup|aidon|kaifa&interval=SECONDS&seed=N');
+  const { params } = splitQuery(text, ['protocol', 'dsmr', 'meter', 'interval', 'seed'], fail);
+  const protocol = oneOf('protocol', params.get('protocol'), ['dsmr', 'dlms', 'smarty'], fail) ?? 'dsmr';
   const dsmr = oneOf('dsmr', params.get('dsmr'), ['5', '5.0', '2.2'], fail) === '2.2' ? '2.2' : '5';
+  if (protocol !== 'dsmr' && params.has('dsmr')) fail(`dsmr=${dsmr} is for protocol=dsmr (Smarty sends DSMR 5)`);
+  const meter = oneOf('meter', params.get('meter'), ['kamstrup', 'aidon', 'kaifa'], fail);
+  if (meter !== undefined && protocol !== 'dlms') fail('meter= is for protocol=dlms');
   const intervalText = params.get('interval');
-  const intervalS = intervalText === undefined ? defaultIntervalS(dsmr) : Number(intervalText);
+  // HAN lists come every 10 s (list 2), Smarty's telegrams too.
+  const intervalS = intervalText === undefined ? (protocol === 'dsmr' ? defaultIntervalS(dsmr) : 10) : Number(intervalText);
   if (!Number.isFinite(intervalS) || intervalS < 0.01 || intervalS > 3600) {
     fail(`interval "${intervalText ?? ''}" is not allowed; use seconds from 0.01 to 3600`);
   }
-  const spec: SimulateSpec = { kind: 'simulate', dsmr, intervalS };
+  const spec: SimulateSpec = { kind: 'simulate', protocol, dsmr, intervalS };
+  if (protocol === 'dlms') spec.meter = meter ?? 'kamstrup';
   const seedText = params.get('seed');
   if (seedText !== undefined) {
     if (!/^\d{1,10}$/.test(seedText) || Number(seedText) > 0xffffffff) fail(`seed "${seedText}" is not allowed; use a whole number from 0 to 4294967295`);
@@ -249,6 +261,6 @@ export function describeSpec(spec: SourceSpec): string {
     case 'file':
       return `file:${spec.path}?rate=${spec.rate}`;
     case 'simulate':
-      return `simulate?dsmr=${spec.dsmr}&interval=${spec.intervalS}${spec.seed === undefined ? '' : `&seed=${spec.seed}`}`;
+      return `simulate?${spec.protocol === 'dsmr' ? `dsmr=${spec.dsmr}` : spec.protocol === 'dlms' ? `protocol=dlms&meter=${spec.meter ?? 'kamstrup'}` : 'protocol=smarty'}&interval=${spec.intervalS}${spec.seed === undefined ? '' : `&seed=${spec.seed}`}`;
   }
 }

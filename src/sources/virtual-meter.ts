@@ -32,6 +32,9 @@ export interface MeterReading {
   /** m3, exact, and the last reading the meter reports with its capture time. */
   gas: number;
   gasReport: { timeMs: number; value: number };
+  /** Per phase: net power (W, negative when exporting) and voltage (V), as the telegram shows them. */
+  phaseNetW: [number, number, number];
+  voltagesV: [number, number, number];
 }
 
 interface Stage {
@@ -147,8 +150,13 @@ export class VirtualMeter {
 
   /** Advances the model to `timeMs` (a time before the last one counts as no time passing) and returns the telegram. */
   telegramAt(timeMs: number): string {
-    this.step(timeMs);
+    this.advance(timeMs);
     return this.dsmr === '5' ? this.formatV5(this.lastMs) : this.formatV22();
+  }
+
+  /** Advances the model to `timeMs` without writing a telegram (the HAN meters write their own frames). */
+  advance(timeMs: number): void {
+    this.step(timeMs);
   }
 
   get reading(): MeterReading {
@@ -163,6 +171,8 @@ export class VirtualMeter {
       powerExportW: this.powerExportW,
       gas: this.gas,
       gasReport: { ...this.gasReport },
+      phaseNetW: [...this.phaseNetW],
+      voltagesV: [...this.voltages],
     };
   }
 

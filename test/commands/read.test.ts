@@ -130,7 +130,7 @@ describe('p1logger read', () => {
     const result = await runCli(['read', '--help']);
     expect(result.code).toBe(0);
     expect(result.stdout.replace(/\s+/g, ' ')).toContain('complete telegram (default: 30)');
-    expect(result.stdout).toContain('dsmr=auto (default)');
+    expect(result.stdout).toContain('protocol=auto (default)');
     expect(result.stdout).toContain('request=dtr (default)');
   });
 });

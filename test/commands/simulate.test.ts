@@ -98,7 +98,8 @@ describe('p1logger simulate', () => {
   it('--help states the defaults', async () => {
     const result = await runCli(['simulate', '--help']);
     const help = result.stdout.replace(/\s+/g, ' ');
-    expect(help).toContain('(default: 1 for DSMR 5, 10 for DSMR 2.2)');
+    expect(help).toContain('(default: 1 for DSMR 5, 10 for DSMR 2.2, HAN lists and Smarty)');
+    expect(help).toMatch(/choices: "dsmr", "dlms", "smarty", default: "dsmr"/);
     expect(help).toContain('host defaults to 127.0.0.1');
     expect(help).toMatch(/choices: "5", "2.2", default: "5"/);
     expect(help).toContain('(default: 1)');

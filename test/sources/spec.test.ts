@@ -45,9 +45,11 @@ describe('parseSourceSpec', () => {
     ['tcp:[::1]:8888', { kind: 'tcp', host: '::1', port: 8888 }],
     ['file:capture.txt', { kind: 'file', path: 'capture.txt', rate: 'fast' }],
     ['file:/var/log/p1.txt?rate=realtime', { kind: 'file', path: '/var/log/p1.txt', rate: 'realtime' }],
-    ['simulate', { kind: 'simulate', dsmr: '5', intervalS: 1 }],
-    ['simulate?dsmr=2.2', { kind: 'simulate', dsmr: '2.2', intervalS: 10 }],
-    ['simulate?dsmr=5&interval=0.2&seed=42', { kind: 'simulate', dsmr: '5', intervalS: 0.2, seed: 42 }],
+    ['simulate', { kind: 'simulate', protocol: 'dsmr', dsmr: '5', intervalS: 1 }],
+    ['simulate?dsmr=2.2', { kind: 'simulate', protocol: 'dsmr', dsmr: '2.2', intervalS: 10 }],
+    ['simulate?dsmr=5&interval=0.2&seed=42', { kind: 'simulate', protocol: 'dsmr', dsmr: '5', intervalS: 0.2, seed: 42 }],
+    ['simulate?protocol=dlms&meter=aidon', { kind: 'simulate', protocol: 'dlms', dsmr: '5', meter: 'aidon', intervalS: 10 }],
+    ['simulate?protocol=smarty', { kind: 'simulate', protocol: 'smarty', dsmr: '5', intervalS: 10 }],
   ];
   it.each(good)('%s', (text, expected) => {
     expect(parseSourceSpec(text)).toEqual(expected);

@@ -34,7 +34,21 @@ export function readDateTime(bytes: Uint8Array): DlmsDateTime | null {
   return { local: { year, month, day, hour, minute, second }, offsetMinutes };
 }
 
+/** The zone's offset by local hour, as last found: a meter pushes every few seconds, and Intl is slow. */
+const zoneOffsets = new Map<string, number>();
+const MAX_ZONE_OFFSETS = 256;
+
 /** ISO 8601 with the clock's offset, or `timeZone`'s when the clock gives none. */
-export function dateTimeToIso(dateTime: DlmsDateTime, timeZone?: string): string {
-  return localToIso(dateTime.local, dateTime.offsetMinutes, timeZone);
+export function dateTimeToIso(dateTime: DlmsDateTime, timeZone = 'Europe/Amsterdam'): string {
+  if (dateTime.offsetMinutes !== null) return localToIso(dateTime.local, dateTime.offsetMinutes, timeZone);
+  const { year, month, day, hour } = dateTime.local;
+  const key = `${timeZone} ${year}-${month}-${day} ${hour}`;
+  let offset = zoneOffsets.get(key);
+  if (offset === undefined) {
+    const iso = localToIso({ ...dateTime.local, minute: 0, second: 0 }, null, timeZone);
+    offset = (iso.charCodeAt(19) === 0x2d ? -1 : 1) * (Number(iso.slice(20, 22)) * 60 + Number(iso.slice(23, 25)));
+    if (zoneOffsets.size >= MAX_ZONE_OFFSETS) zoneOffsets.clear();
+    zoneOffsets.set(key, offset);
+  }
+  return localToIso(dateTime.local, offset, timeZone);
 }
