@@ -15,6 +15,11 @@ export interface QueueRecord {
   protocol: FrameProtocol;
   /** The frame's bytes, latin1 (one char per byte, any byte value): for DSMR '/' through the CRC line end. */
   raw: string;
+  /**
+   * Set when the receive clock jumped after this record was stored (a Pi without real-time clock setting its time):
+   * `receivedAt` is then corrected by this many ms to the clock after the jump.
+   */
+  clockCorrectedMs?: number;
 }
 
 /** A record a sink refused permanently (400/413/422), kept with the server's reason so it can be re-sent. */

@@ -1,5 +1,6 @@
 import type { Logger } from '../log.js';
 import { Queue, type QueueOptions } from '../queue/queue.js';
+import { ClockWatch } from '../queue/clock-watch.js';
 import type { QueueRecord } from '../queue/types.js';
 import { openSource } from '../sources/open.js';
 import type { ByteSource } from '../sources/source.js';
@@ -83,6 +84,7 @@ export class Service {
   private acquisition: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private hinted = false;
+  private readonly clockWatch = new ClockWatch();
 
   constructor(options: ServiceOptions) {
     this.queue = options.queue;
@@ -182,6 +184,11 @@ export class Service {
 
   private store(raw: string): void {
     const receivedAt = this.clock();
+    // A Pi without real-time clock: when NTP sets the time, the receive times stored before are corrected.
+    const jump = this.clockWatch.observe(receivedAt.getTime(), performance.now());
+    if (jump !== 0) {
+      this.queue.clockJumped(jump).catch((error: unknown) => this.log.error({ err: error }, 'could not note the clock jump'));
+    }
     this.counters.telegrams++;
     this.counters.lastTelegramAt = receivedAt.toISOString();
     const write = this.queue.append(raw, receivedAt).then(
