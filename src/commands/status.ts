@@ -18,7 +18,9 @@ export function registerStatus(program: Command): void {
       'after',
       '\nOutput: { dataDir, firstSeq, lastSeq, firstReceivedAt, lastReceivedAt, records, bytesOnDisk, reserveBytes,\n' +
         '  reserveTargetBytes, minFreeBytes, diskFull, durability, state,\n' +
-        '  sinks: [{ sink, cursor, lag, lagSeconds, dropped, droppedByReason: { age, size, freeSpace, diskFull }, deadLetters }] }.\n' +
+        '  unreadable, corruption, corruptCopies,\n' +
+        '  sinks: [{ sink, cursor, lag, lagSeconds, dropped, droppedByReason: { age, size, freeSpace, diskFull }, deadLetters,\n' +
+        '  deadLetterReasons: { reason: count } }] }. `p1logger dead-letters` lists them and sends them again.\n' +
         'While `p1logger run` holds the data directory, the service is asked over its loopback status API\n' +
         '(http.listen of the configuration) and its /api/status JSON is printed with `via`: the URL asked.\n' +
         'Exit status: 0 ok, 1 locked with no status API answering, or unreadable; 2 usage (no queue in that directory).',

@@ -461,9 +461,14 @@ export class Queue implements TelegramLog {
     const last = await getRecord(this.lastSeq);
     const sinks: SinkCursorStatus[] = [];
     const deadCounts = new Map<string, number>();
+    const deadReasons = new Map<string, Record<string, number>>();
     for await (const value of db?.values(keys.DEAD_LETTER_RANGE) ?? []) {
-      const sink = asDeadLetter(value).sink;
+      const { sink, reason } = asDeadLetter(value);
       deadCounts.set(sink, (deadCounts.get(sink) ?? 0) + 1);
+      const reasons = deadReasons.get(sink) ?? {};
+      const key = reason.slice(0, 200);
+      reasons[key] = (reasons[key] ?? 0) + 1;
+      deadReasons.set(sink, reasons);
     }
     const names = new Set([...this.cursors.keys(), ...this.dropped.keys(), ...deadCounts.keys()]);
     for (const sink of [...names].sort()) {
@@ -485,6 +490,7 @@ export class Queue implements TelegramLog {
         dropped: this.dropped.get(sink) ?? 0,
         droppedByReason: droppedByReason as Record<DropReason, number>,
         deadLetters: deadCounts.get(sink) ?? 0,
+        deadLetterReasons: deadReasons.get(sink) ?? {},
       });
     }
     return {

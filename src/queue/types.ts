@@ -47,6 +47,8 @@ export interface SinkCursorStatus {
   /** The same, by reason (persisted since this release; `dropped` also counts what came before). */
   droppedByReason: Record<DropReason, number>;
   deadLetters: number;
+  /** Dead letters by the reason the server gave (the first 200 characters of it). */
+  deadLetterReasons: Record<string, number>;
 }
 
 export interface QueueStatus {
