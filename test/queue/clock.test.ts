@@ -4,8 +4,7 @@ import { silentLogger } from '../../src/log.js';
 import { ClockWatch } from '../../src/queue/clock-watch.js';
 import { Queue } from '../../src/queue/queue.js';
 import { Service } from '../../src/service/service.js';
-import type { ByteSource } from '../../src/sources/source.js';
-import { makeTelegram, makeTempDir } from './helpers.js';
+import { makeTelegram, makeTempDir, pushSource } from './helpers.js';
 
 const DAY = 24 * 3600_000;
 const YEAR = 365 * DAY;
@@ -42,21 +41,8 @@ async function clockScenario(): Promise<{
   const clock = (): Date => new Date(base + (performance.now() - t0));
   const queue = await Queue.open(dir, { retentionIntervalMs: 0, reserveBytes: 0, minFreeBytes: 0, maxAgeMs: 30 * DAY, now: clock });
   await queue.cursor('influx');
-  const waiting: Buffer[] = [];
-  let wake: (() => void) | undefined;
-  const source: ByteSource = {
-    description: 'test meter',
-    stats: { state: 'open', reconnects: 0, bytes: 0 },
-    async *read(signal: AbortSignal) {
-      signal.addEventListener('abort', () => wake?.(), { once: true });
-      while (!signal.aborted) {
-        const chunk = waiting.shift();
-        if (chunk !== undefined) yield chunk;
-        else await new Promise<void>((resolve) => (wake = resolve));
-      }
-    },
-  };
-  const service = new Service({ source, queue, logger: silentLogger(), clock });
+  const meter = pushSource();
+  const service = new Service({ source: meter.source, queue, logger: silentLogger(), clock });
   await service.start();
   return {
     service,
@@ -67,8 +53,7 @@ async function clockScenario(): Promise<{
     },
     async feed(from, count) {
       const target = service.counters.stored + count;
-      for (let i = from; i < from + count; i++) waiting.push(Buffer.from(makeTelegram(i), 'latin1'));
-      wake?.();
+      meter.push(Array.from({ length: count }, (_, k) => Buffer.from(makeTelegram(from + k), 'latin1')));
       while (service.counters.stored < target) await new Promise((r) => setTimeout(r, 5));
     },
   };
