@@ -1,7 +1,8 @@
 /**
- * Backlog drain: 100,000 stored DSMR 5 telegrams sent to a local InfluxDB 1.6 (influxdb-v1:) and to
- * VictoriaMetrics (influxdb:, the v2 API through @influxdata/influxdb-client), and as many stored DLMS frames (a
- * Kamstrup HAN port's lists, list 3 on the hour) to the same InfluxDB, which must drain at least as fast. Prints telegrams/s, points/s and the
+ * Backlog drain: 1,000,000 stored DSMR 5 telegrams (--telegrams N for another size) sent to a local InfluxDB 1.6
+ * (influxdb-v1:) and to VictoriaMetrics (influxdb:, the v2 API through @influxdata/influxdb-client), and 100,000 stored
+ * DLMS frames (a Kamstrup HAN port's lists, list 3 on the hour) to the same InfluxDB, which must drain at least as
+ * fast. Prints telegrams/s, points/s and the
  * peak RSS of the draining process (the queue and one uploader, as in `p1logger run`, compiled, in a child process of
  * its own).
  * Targets: >= 20,000 telegrams/s to each, RSS < 150 MB.
@@ -80,7 +81,7 @@ process.stdout.write(JSON.stringify({ telegrams: stats.sent, points: stats.point
 
 const args = process.argv.slice(2);
 const countArg = args.indexOf('--telegrams');
-await main(countArg === -1 ? 100_000 : Number(args[countArg + 1]));
+await main(countArg === -1 ? 1_000_000 : Number(args[countArg + 1]));
 
 async function main(count: number): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'p1logger-bench-drain-'));

@@ -21,6 +21,7 @@ const commands: Record<string, () => Promise<Register>> = {
   backfill: async () => (await import('./commands/backfill.js')).registerBackfill,
   config: async () => (await import('./commands/config.js')).registerConfig,
   repair: async () => (await import('./commands/repair.js')).registerRepair,
+  'dead-letters': async () => (await import('./commands/dead-letters.js')).registerDeadLetters,
 };
 
 // package.json sits one level above both src/ (tsx) and dist/ (the built CLI).

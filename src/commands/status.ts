@@ -25,7 +25,9 @@ export function registerStatus(program: Command): void {
       'after',
       '\nOutput: { dataDir, firstSeq, lastSeq, firstReceivedAt, lastReceivedAt, records, bytesOnDisk, reserveBytes,\n' +
         '  reserveTargetBytes, minFreeBytes, diskFull, durability, state,\n' +
-        '  sinks: [{ sink, cursor, lag, lagSeconds, dropped, droppedByReason: { age, size, freeSpace, diskFull }, deadLetters }] }.\n' +
+        '  unreadable, corruption, corruptCopies,\n' +
+        '  sinks: [{ sink, cursor, lag, lagSeconds, dropped, droppedByReason: { age, size, freeSpace, diskFull }, deadLetters,\n' +
+        '  deadLetterReasons: { reason: count } }] }. `p1logger dead-letters` lists them and sends them again.\n' +
         'While `p1logger run` holds the data directory, that service is asked over its status API, at the address it\n' +
         'wrote to <dataDir>/api.json (or --listen), and its /api/status JSON is printed with `via`: the URL asked. A\n' +
         'service that reports another data directory is not taken for this one.\n' +

@@ -37,7 +37,12 @@ export const MIN_FILESYSTEM_BYTES = 16 * 1024 ** 2;
 const MIN_RESERVE = 256 * 1024;
 const MIN_FREE = 512 * 1024;
 const LEVELDB_WRITE_BUFFER = 4 * 1024 ** 2;
-const LEVELDB_MAX_FILE = 2 * 1024 ** 2;
+/**
+ * Table files of 512 KiB (LevelDB's default is 2 MiB): LevelDB maps the tables it reads into memory and keeps up
+ * to 64 of them open at its smallest table cache (maxOpenFiles in queue.ts), and a long drain reads every table, so
+ * this bounds the file-backed memory a drain holds to some 32 MiB whatever the backlog.
+ */
+const LEVELDB_MAX_FILE = 512 * 1024;
 
 /**
  * Scales the reserve and the free-space floor to 1/32 of the filesystem each, up to the configured sizes (`caps`;

@@ -7,6 +7,7 @@
  *   dropby/<sink>/<reason>         number: the same, for one DropReason (not in drop/'s range: 'b' > '/')
  *   dead/<sink>/<seq, 16 digits>   StoredDeadLetter: a record the sink refused, with the reason
  *   meta/floor                     number: highest seq retention ever removed (keeps seq monotonic on an empty log)
+ *   clock/<from seq, 16 digits>    ClockCorrection: receive times of seqs [from, to] are off by deltaMs
  *
  * Sink names are URI-encoded, so a name containing '/' cannot reach into another sink's range.
  */
@@ -88,3 +89,9 @@ export function deadLettersOf(sink: string): KeyRange {
 export const DEAD_LETTER_RANGE: KeyRange = { gt: 'dead/', lt: `dead/${HIGH}` };
 
 export const FLOOR_KEY = 'meta/floor';
+
+export function clockCorrectionKey(fromSeq: number): string {
+  return `clock/${padSeq(fromSeq)}`;
+}
+
+export const CLOCK_RANGE: KeyRange = { gt: 'clock/', lt: `clock/${HIGH}` };

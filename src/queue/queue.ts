@@ -6,6 +6,7 @@ import { silentLogger, type Logger } from '../log.js';
 import { directorySize, ensureReserve, filesystemBytes, freeBytes, isDiskFull, MIN_FILESYSTEM_BYTES, releaseReserve, spaceBudget, type SpaceBudget } from './disk.js';
 import * as keys from './keys.js';
 import { notWritable, openError } from './open-error.js';
+import { PLAUSIBLE_FROM } from './clock-watch.js';
 import { corruptCopies, isCorruption, moveAside, repairLevelDb, type CorruptionEvent } from './corruption.js';
 import { decodeRecord, encodeRecord, recordOf } from './record-format.js';
 import { droppedBySink, recordsForBytes } from './retention.js';
@@ -76,6 +77,13 @@ const MAX_WAITING_APPENDS = 10_000;
  */
 const ROOM_STEP = { min: 1 / 100, max: 1 / 50 };
 const ROOM_STEPS_WITHOUT_GAIN = 3;
+/**
+ * LevelDB's smallest: it keeps 10 of these for itself and caches (and memory-maps) the rest of its tables. Its
+ * default, 1000, kept every table of a million-telegram backlog mapped during a drain: 314 MB of file-backed RSS.
+ */
+const MAX_OPEN_FILES = 74;
+/** Of the LevelDB batches one write of the waiting appends is cut into, every this many is fsynced (some 4 write buffers). */
+const SYNC_EVERY = 16;
 /** While appends come, the free space is looked at this often, so the floor holds between retention passes. */
 const SPACE_CHECK_MS = 1000;
 
@@ -137,6 +145,10 @@ export class Queue implements TelegramLog {
   /** Seqs found unreadable (each counted once, whichever reader met it). */
   private readonly unreadable = new Set<number>();
   private corruption: CorruptionEvent | null = null;
+  /** Receive times of seqs [from, to] are off by deltaMs (clock jumps; see clockJumped). */
+  private readonly clockCorrections: ClockCorrection[] = [];
+  /** Last seq stored before this process opened the queue: a jump seen now says nothing about earlier runs. */
+  private runStart = 0;
   private buffer: PendingAppend[] = [];
   private flushScheduled = false;
   private groupTimer: NodeJS.Timeout | undefined;
@@ -216,6 +228,7 @@ export class Queue implements TelegramLog {
       }
     }
     queue.corruption = corruption;
+    queue.runStart = queue.assigned;
     if (corruption?.action === 'repaired') log.warn({ dbDir, records: queue.recordCount() }, 'the queue was repaired by LevelDB');
     if (!readOnly && (await filesystemBytes(dataDir)) < MIN_FILESYSTEM_BYTES) {
       log.warn({ dataDir, minimumBytes: MIN_FILESYSTEM_BYTES }, 'the data directory is on a filesystem smaller than p1logger needs');
@@ -227,6 +240,36 @@ export class Queue implements TelegramLog {
       queue.retentionTimer.unref();
     }
     return queue;
+  }
+
+  /**
+   * The receive clock jumped by `deltaMs` (the service watches it against the monotonic clock): the receive times of
+   * everything stored since this process opened the queue were taken from the clock before the jump, and are from now
+   * on read corrected by it (and marked: clockCorrectedMs), so age retention, exports, history and sinks see the
+   * times the clock after the jump would have given. Persisted: the correction outlives a restart.
+   */
+  clockJumped(deltaMs: number): Promise<void> {
+    this.assertWritable();
+    const from = this.runStart + 1;
+    const to = this.assigned;
+    this.log.warn({ deltaMs, fromSeq: from, toSeq: to }, 'the clock jumped: receive times stored before it are read corrected');
+    if (to < from || deltaMs === 0) return Promise.resolve();
+    const existing = this.clockCorrections.find((c) => c.from === from && c.to === to);
+    const correction = existing ?? { from, to, deltaMs: 0 };
+    correction.deltaMs += deltaMs;
+    if (existing === undefined) this.clockCorrections.push(correction);
+    return this.exclusive(async () => {
+      if (this.state === 'up') await this.db.put(keys.clockCorrectionKey(to), correction, { sync: true });
+    });
+  }
+
+  /** The record with its receive time corrected for the clock jumps seen after it was stored. */
+  private corrected(record: QueueRecord): QueueRecord {
+    if (this.clockCorrections.length === 0) return record;
+    let delta = 0;
+    for (const c of this.clockCorrections) if (record.seq >= c.from && record.seq <= c.to) delta += c.deltaMs;
+    if (delta === 0) return record;
+    return { ...record, receivedAt: new Date(Date.parse(record.receivedAt) + delta).toISOString(), clockCorrectedMs: delta };
   }
 
   /** One try at opening: LevelDB (giving back the reserve when the disk is full), then the queue's own state. */
@@ -305,7 +348,7 @@ export class Queue implements TelegramLog {
       if (seq > next) this.markUnreadable(next, seq - 1, 'missing');
       next = seq + 1;
       try {
-        out.push(decodeRecord(value));
+        out.push(this.corrected(decodeRecord(value)));
       } catch (error) {
         this.markUnreadable(seq, seq, error instanceof Error ? error.message : String(error));
       }
@@ -350,7 +393,7 @@ export class Queue implements TelegramLog {
     if (range.limit <= 0 || this.lastSeq === null) return out;
     // ISO strings of toISOString() (UTC, fixed width) sort like the times they name.
     for await (const value of db.values({ ...keys.recordsBetween(Math.max(range.afterSeq ?? 0, this.floor), this.lastSeq), ...RECORD_VALUE })) {
-      const record = decodeRecord(value);
+      const record = this.corrected(decodeRecord(value));
       if ((from !== undefined && record.receivedAt < from) || (to !== undefined && record.receivedAt >= to)) continue;
       out.push(record);
       if (out.length >= range.limit) break;
@@ -416,15 +459,21 @@ export class Queue implements TelegramLog {
     const getRecord = async (seq: number | null): Promise<QueueRecord | undefined> => {
       const value = db === undefined || seq === null ? undefined : await db.get(keys.recordKey(seq), RECORD_VALUE).catch(() => undefined);
       // A damaged record has no time to show; readers count it.
-      return value === undefined ? undefined : decodeOrUndefined(value);
+      const record = value === undefined ? undefined : decodeOrUndefined(value);
+      return record === undefined ? undefined : this.corrected(record);
     };
     const first = await getRecord(this.firstSeq);
     const last = await getRecord(this.lastSeq);
     const sinks: SinkCursorStatus[] = [];
     const deadCounts = new Map<string, number>();
+    const deadReasons = new Map<string, Record<string, number>>();
     for await (const value of db?.values(keys.DEAD_LETTER_RANGE) ?? []) {
-      const sink = asDeadLetter(value).sink;
+      const { sink, reason } = asDeadLetter(value);
       deadCounts.set(sink, (deadCounts.get(sink) ?? 0) + 1);
+      const reasons = deadReasons.get(sink) ?? {};
+      const key = reason.slice(0, 200);
+      reasons[key] = (reasons[key] ?? 0) + 1;
+      deadReasons.set(sink, reasons);
     }
     const names = new Set([...this.cursors.keys(), ...this.dropped.keys(), ...deadCounts.keys()]);
     for (const sink of [...names].sort()) {
@@ -446,6 +495,7 @@ export class Queue implements TelegramLog {
         dropped: this.dropped.get(sink) ?? 0,
         droppedByReason: droppedByReason as Record<DropReason, number>,
         deadLetters: deadCounts.get(sink) ?? 0,
+        deadLetterReasons: deadReasons.get(sink) ?? {},
       });
     }
     return {
@@ -537,36 +587,62 @@ export class Queue implements TelegramLog {
   }
 
   /**
-   * Writes everything waiting, in order, as atomic fsynced batches of at most a quarter of LevelDB's write buffer: a
-   * write-ahead log never grows much past that buffer, so a reopen on a full disk fits in the reserve.
+   * Writes everything waiting, in order, in LevelDB batches of at most a quarter of its write buffer, so that a
+   * write-ahead log never grows much past that buffer and a reopen on a full disk fits in the reserve. The last batch
+   * (and every SYNC_EVERY-th) is fsynced, which makes the ones before it durable too; only then do their appends
+   * resolve and readers see them.
    */
   private async writeBuffered(): Promise<void> {
     this.flushScheduled = false;
-    while (this.buffer.length > 0) {
-      if (this.state !== 'up') return this.refuse([]);
+    let written: PendingAppend[] = [];
+    for (let batches = 1; this.buffer.length > 0; batches++) {
+      if (this.state !== 'up') return this.refuse(written);
       let bytes = 0;
       let count = 0;
       while (count < this.buffer.length && (count === 0 || bytes + this.buffer[count]!.record.raw.length <= this.settings.writeBufferSize / 4)) {
         bytes += this.buffer[count++]!.record.raw.length;
       }
-      if (!(await this.writeBatch(this.buffer.splice(0, count)))) return;
+      const batch = this.buffer.splice(0, count);
+      const sync = this.buffer.length === 0 || batches % SYNC_EVERY === 0;
+      if (!(await this.writeBatch(batch, sync))) {
+        // Refused after a failed reopen: what LevelDB kept of the batches before (loadState saw it) is stored.
+        const kept = written.filter((p) => p.record.seq <= (this.lastSeq ?? 0));
+        this.resolveWritten(kept);
+        return this.refuse(written.slice(kept.length));
+      }
+      written.push(...batch);
+      if (sync) {
+        this.resolveWritten(written);
+        written = [];
+      }
+    }
+  }
+
+  private resolveWritten(written: PendingAppend[]): void {
+    if (written.length === 0) return;
+    this.firstSeq ??= written[0]!.record.seq;
+    this.lastSeq = Math.max(this.lastSeq ?? 0, written[written.length - 1]!.record.seq);
+    for (const { record, resolve } of written) resolve(record);
+    if (this.settings.minFreeBytes > 0 && performance.now() >= this.nextSpaceCheck) {
+      this.nextSpaceCheck = performance.now() + SPACE_CHECK_MS;
+      void this.exclusive(() => this.makeRoom('freeSpace'));
     }
   }
 
   /**
    * On a full disk the batch waits while the queue reopens and makes room, then is written again with the same seqs
-   * (a batch LevelDB had kept after all is overwritten by itself); appends arriving meanwhile wait behind it.
+   * (a batch LevelDB had kept after all is overwritten by itself), fsynced; appends arriving meanwhile wait behind it.
    * Anything else, or a disk where no room could be made, refuses the batch and everything after it (false): seqs
    * stay contiguous.
    */
-  private async writeBatch(batch: PendingAppend[]): Promise<boolean> {
+  private async writeBatch(batch: PendingAppend[], sync: boolean): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.db.batch(
           batch.map(({ record }) => ({ type: 'put' as const, key: keys.recordKey(record.seq), value: encodeRecord(record), ...RECORD_VALUE })),
-          { sync: true },
+          { sync: sync || attempt > 1 },
         );
-        break;
+        return true;
       } catch (error) {
         const diskFull = isDiskFull(error);
         if (diskFull) this.diskFullCount++;
@@ -582,14 +658,6 @@ export class Queue implements TelegramLog {
         }
       }
     }
-    this.firstSeq ??= batch[0]!.record.seq;
-    this.lastSeq = batch[batch.length - 1]!.record.seq;
-    for (const { record, resolve } of batch) resolve(record);
-    if (this.settings.minFreeBytes > 0 && performance.now() >= this.nextSpaceCheck) {
-      this.nextSpaceCheck = performance.now() + SPACE_CHECK_MS;
-      void this.exclusive(() => this.makeRoom('freeSpace'));
-    }
-    return true;
   }
 
   /** Rejects appends that were not written; the seqs they had are handed out again. */
@@ -703,13 +771,19 @@ export class Queue implements TelegramLog {
     return to - from + 1;
   }
 
-  /** Starts at the first live record: the keys retention deleted before stay as tombstones until compacted. */
+  /**
+   * Starts at the first live record: the keys retention deleted before stay as tombstones until compacted. Times are
+   * read corrected for clock jumps; a time no set clock gives (1970: stored before NTP, in a run that ended before the
+   * jump was seen) is no age at all, so a record with one that a sink has not sent stops age retention there.
+   */
   private async countOlderThan(cutoff: string): Promise<number> {
     let count = 0;
+    const unsentFrom = Math.min(...this.cursors.values()) + 1;
     for await (const value of this.db.values({ ...keys.recordsAfter(this.floor), ...RECORD_VALUE })) {
       // A damaged record goes with its neighbours: it has no time of its own to keep it.
-      const record = decodeOrUndefined(value);
-      if (record !== undefined && record.receivedAt >= cutoff) break;
+      const decoded = decodeOrUndefined(value);
+      const record = decoded === undefined ? undefined : this.corrected(decoded);
+      if (record !== undefined && (record.receivedAt >= cutoff || (record.receivedAt < PLAUSIBLE_FROM && record.seq >= unsentFrom))) break;
       count++;
     }
     return count;
@@ -755,6 +829,8 @@ export class Queue implements TelegramLog {
     for await (const [key, value] of this.db.iterator(keys.CURSOR_RANGE)) this.cursors.set(keys.sinkOfCursorKey(key), asCount(value, key));
     this.dropped.clear();
     for await (const [key, value] of this.db.iterator(keys.DROPPED_RANGE)) this.dropped.set(keys.sinkOfDroppedKey(key), asCount(value, key));
+    this.clockCorrections.splice(0);
+    for await (const value of this.db.values(keys.CLOCK_RANGE)) this.clockCorrections.push(asClockCorrection(value));
     this.droppedByReason.clear();
     for await (const [key, value] of this.db.iterator(keys.DROPPED_BY_REASON_RANGE)) {
       const { sink, reason } = keys.sinkAndReasonOfKey(key);
@@ -802,7 +878,13 @@ export function queueDir(dataDir: string): string {
 }
 
 async function openLevel(dataDir: string, dbDir: string, createIfMissing: boolean, sizes: Pick<SpaceBudget, 'writeBufferSize' | 'maxFileSize'>): Promise<Db> {
-  const db = new Level<string, unknown>(dbDir, { valueEncoding: 'json', createIfMissing, writeBufferSize: sizes.writeBufferSize, maxFileSize: sizes.maxFileSize });
+  const db = new Level<string, unknown>(dbDir, {
+    valueEncoding: 'json',
+    createIfMissing,
+    writeBufferSize: sizes.writeBufferSize,
+    maxFileSize: sizes.maxFileSize,
+    maxOpenFiles: MAX_OPEN_FILES,
+  });
   try {
     await db.open();
   } catch (error) {
@@ -833,6 +915,20 @@ async function reserveSize(path: string): Promise<number> {
   } catch {
     return 0;
   }
+}
+
+interface ClockCorrection {
+  from: number;
+  to: number;
+  deltaMs: number;
+}
+
+function asClockCorrection(value: unknown): ClockCorrection {
+  const c = value as Partial<ClockCorrection> | null;
+  if (c === null || typeof c !== 'object' || typeof c.from !== 'number' || typeof c.to !== 'number' || typeof c.deltaMs !== 'number') {
+    throw new P1Error('P1_QUEUE_CORRUPT', `clock correction is not { from, to, deltaMs }: ${JSON.stringify(value)?.slice(0, 120)}`);
+  }
+  return { from: c.from, to: c.to, deltaMs: c.deltaMs };
 }
 
 function decodeOrUndefined(value: unknown): QueueRecord | undefined {

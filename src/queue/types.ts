@@ -19,6 +19,11 @@ export interface QueueRecord {
   protocol: FrameProtocol;
   /** The frame's bytes, latin1 (one char per byte, any byte value): for DSMR '/' through the CRC line end. */
   raw: string;
+  /**
+   * Set when the receive clock jumped after this record was stored (a Pi without real-time clock setting its time):
+   * `receivedAt` is then corrected by this many ms to the clock after the jump.
+   */
+  clockCorrectedMs?: number;
 }
 
 /** A record a sink refused permanently (400/413/422), kept with the server's reason so it can be re-sent. */
@@ -46,6 +51,8 @@ export interface SinkCursorStatus {
   /** The same, by reason (persisted since this release; `dropped` also counts what came before). */
   droppedByReason: Record<DropReason, number>;
   deadLetters: number;
+  /** Dead letters by the reason the server gave (the first 200 characters of it). */
+  deadLetterReasons: Record<string, number>;
 }
 
 export interface QueueStatus {

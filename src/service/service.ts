@@ -1,6 +1,7 @@
 import type { Logger } from '../log.js';
 import { FrameEventLog } from '../log/frame-events.js';
 import { Queue, type QueueOptions } from '../queue/queue.js';
+import { ClockWatch } from '../queue/clock-watch.js';
 import type { QueueRecord } from '../queue/types.js';
 import { openSource } from '../sources/open.js';
 import type { ByteSource } from '../sources/source.js';
@@ -96,6 +97,7 @@ export class Service {
   private stopping: Promise<void> | undefined;
   private readonly frameLog: FrameEventLog;
   private readonly keys: DlmsKeys | undefined;
+  private readonly clockWatch = new ClockWatch();
 
   constructor(options: ServiceOptions) {
     this.keys = options.keys;
@@ -203,6 +205,11 @@ export class Service {
 
   private store(frame: StoredFrame): void {
     const receivedAt = this.clock();
+    // A Pi without real-time clock: when NTP sets the time, the receive times stored before are corrected.
+    const jump = this.clockWatch.observe(receivedAt.getTime(), performance.now());
+    if (jump !== 0) {
+      this.queue.clockJumped(jump).catch((error: unknown) => this.log.error({ err: error }, 'could not note the clock jump'));
+    }
     this.counters.telegrams++;
     this.counters.lastTelegramAt = receivedAt.toISOString();
     const write = this.queue.append(frame.raw, receivedAt, frame.protocol).then(

@@ -22,9 +22,9 @@ describe('statusSnapshot: the service parts joined for the status server', () =>
     durability: 'sync',
     state: 'up',
     sinks: [
-      { sink: 'influx', cursor: 110, lag: 0, lagSeconds: 0, dropped: 0, droppedByReason: { age: 0, size: 0, freeSpace: 0, diskFull: 0 }, deadLetters: 0 },
-      { sink: 'cosm', cursor: 60, lag: 50, lagSeconds: 600, dropped: 3, droppedByReason: { age: 1, size: 0, freeSpace: 0, diskFull: 2 }, deadLetters: 2 },
-      { sink: 'removed-long-ago', cursor: 5, lag: 101, lagSeconds: 7200, dropped: 5, droppedByReason: { age: 5, size: 0, freeSpace: 0, diskFull: 0 }, deadLetters: 0 },
+      { sink: 'influx', cursor: 110, lag: 0, lagSeconds: 0, dropped: 0, droppedByReason: { age: 0, size: 0, freeSpace: 0, diskFull: 0 }, deadLetters: 0, deadLetterReasons: {} },
+      { sink: 'cosm', cursor: 60, lag: 50, lagSeconds: 600, dropped: 3, droppedByReason: { age: 1, size: 0, freeSpace: 0, diskFull: 2 }, deadLetters: 2, deadLetterReasons: { 'HTTP 400: unable to parse': 2 } },
+      { sink: 'removed-long-ago', cursor: 5, lag: 101, lagSeconds: 7200, dropped: 5, droppedByReason: { age: 5, size: 0, freeSpace: 0, diskFull: 0 }, deadLetters: 0, deadLetterReasons: {} },
     ],
   };
 

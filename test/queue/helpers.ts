@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ByteSource } from '../../src/sources/source.js';
 import { crc16OfText, formatCrc } from '../../src/telegram/crc16.js';
 
 /**
@@ -50,4 +51,28 @@ export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T
 
 export async function makeTempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'p1logger-queue-'));
+}
+
+/** A meter whose bytes the test hands over when it likes (`push`); silent in between, ends when the service stops. */
+export function pushSource(): { source: ByteSource; push(chunks: Buffer[]): void } {
+  const waiting: Buffer[] = [];
+  let wake: (() => void) | undefined;
+  return {
+    source: {
+      description: 'test meter',
+      stats: { state: 'open', reconnects: 0, bytes: 0 },
+      async *read(signal: AbortSignal) {
+        signal.addEventListener('abort', () => wake?.(), { once: true });
+        while (!signal.aborted) {
+          const chunk = waiting.shift();
+          if (chunk !== undefined) yield chunk;
+          else await new Promise<void>((resolve) => (wake = resolve));
+        }
+      },
+    },
+    push(chunks) {
+      waiting.push(...chunks);
+      wake?.();
+    },
+  };
 }

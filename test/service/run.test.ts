@@ -224,8 +224,8 @@ describe('p1logger status and export', () => {
     });
     expect(status.bytesOnDisk).toBeGreaterThan(0);
     expect(status.sinks).toEqual([
-      { sink: 'cosm', cursor: 0, lag: 10, lagSeconds: expect.any(Number) as number, dropped: 0, droppedByReason: { age: 0, size: 0, freeSpace: 0, diskFull: 0 }, deadLetters: 0 },
-      { sink: 'influx', cursor: 4, lag: 6, lagSeconds: expect.any(Number) as number, dropped: 0, droppedByReason: { age: 0, size: 0, freeSpace: 0, diskFull: 0 }, deadLetters: 0 },
+      { sink: 'cosm', cursor: 0, lag: 10, lagSeconds: expect.any(Number) as number, dropped: 0, droppedByReason: { age: 0, size: 0, freeSpace: 0, diskFull: 0 }, deadLetters: 0, deadLetterReasons: {} },
+      { sink: 'influx', cursor: 4, lag: 6, lagSeconds: expect.any(Number) as number, dropped: 0, droppedByReason: { age: 0, size: 0, freeSpace: 0, diskFull: 0 }, deadLetters: 0, deadLetterReasons: {} },
     ]);
     // The oldest unsent record of influx is seq 5, received at t0 + 4 s.
     expect(status.sinks[1]!.lagSeconds as number).toBeCloseTo((Date.now() - (t0 + 4000)) / 1000, -1);

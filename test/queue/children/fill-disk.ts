@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { createLogger } from '../../../src/log.js';
 import { Queue } from '../../../src/queue/queue.js';
 import { Service } from '../../../src/service/service.js';
-import type { ByteSource } from '../../../src/sources/source.js';
 import { crc16OfText, formatCrc } from '../../../src/telegram/crc16.js';
+import { pushSource } from '../helpers.js';
 
 const dataDir = process.argv[2]!;
 const filler = join(dataDir, '..', 'filler');
@@ -26,25 +26,11 @@ function telegram(i: number): string {
   return `${body}${formatCrc(crc16OfText(body))}\r\n`;
 }
 
-/** A meter whose telegrams the loop below hands over one batch at a time. */
-const waiting: Buffer[] = [];
-let wake: (() => void) | undefined;
-const source: ByteSource = {
-  description: 'test meter',
-  stats: { state: 'open', reconnects: 0, bytes: 0 },
-  async *read(signal: AbortSignal) {
-    signal.addEventListener('abort', () => wake?.(), { once: true });
-    while (!signal.aborted) {
-      const chunk = waiting.shift();
-      if (chunk !== undefined) yield chunk;
-      else await new Promise<void>((resolve) => (wake = resolve));
-    }
-  },
-};
+const meter = pushSource();
 
 const queue = await Queue.open(dataDir, { retentionIntervalMs: 0, logger });
 const storedRaws: string[] = [];
-const service = new Service({ source, queue, logger, onStored: (r) => storedRaws.push(r.raw) });
+const service = new Service({ source: meter.source, queue, logger, onStored: (r) => storedRaws.push(r.raw) });
 await queue.cursor('influx');
 await service.start();
 let serviceFailed = false;
@@ -54,12 +40,13 @@ const atStart = await queue.status();
 let fed = 0;
 const fedRaws: string[] = [];
 async function feed(count: number): Promise<void> {
+  const chunks: Buffer[] = [];
   for (let i = 0; i < count; i++) {
     const raw = telegram(fed++);
     fedRaws.push(raw);
-    waiting.push(Buffer.from(raw, 'latin1'));
+    chunks.push(Buffer.from(raw, 'latin1'));
   }
-  wake?.();
+  meter.push(chunks);
   while (service.counters.stored + service.counters.storeFailed < fed) await new Promise((r) => setTimeout(r, 5));
 }
 
