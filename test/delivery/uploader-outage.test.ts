@@ -64,9 +64,8 @@ async function outage(scenario: Scenario, startMs: number): Promise<void> {
     await scenario.server.stop();
     const stoppedAt = second;
     await until(() => uploader.stats().state === 'retrying');
-    // Down for a while: telegrams keep arriving and wait in the queue.
-    await new Promise((r) => setTimeout(r, 1500));
-    expect(second - stoppedAt).toBeGreaterThan(50);
+    // Down for a while: telegrams keep arriving and wait in the queue (counted, not timed: a loaded machine appends slower).
+    await until(() => second - stoppedAt > 50);
     await scenario.server.start();
     await new Promise((r) => setTimeout(r, 300));
     appending = false;
