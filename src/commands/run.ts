@@ -4,6 +4,7 @@ import { addConfigOptions, isConfigProblem, loadConfig, type Config, type Config
 import { REPORT_STORED_ENV } from '../config/env.js';
 import { addAppliance, type Appliance } from '../service/appliance.js';
 import { isP1Error, type P1ErrorCode } from '../errors.js';
+import { waitForSinks } from '../service/catch-up.js';
 import { startSystemdNotify } from '../service/sd-notify.js';
 import { createLogger, type Logger } from '../log.js';
 import type { QueueRecord } from '../queue/types.js';
@@ -25,6 +26,8 @@ export function registerRun(program: Command): void {
       '\nWith no configuration at all it reads the built-in simulated meter into ./data.\n' +
         'Only one process may use a data directory. SIGTERM/SIGINT: stop reading, finish the write in flight,\n' +
         'close the database, exit 0 (within 5 s).\n' +
+        'A file source: at its end, run waits until every sink has sent what was stored (progress in the log), then\n' +
+        'exits; SIGTERM still stops at once, the rest waiting in the queue.\n' +
         'Exit status: 0 after a stop or at the end of a file source; 1 when the data directory cannot be used\n' +
         '(locked by another process, not writable) or the source fails; 2 for configuration errors.\n' +
         'P1LOGGER_REPORT_STORED=1 prints "stored <seq> <sha256 of the raw telegram>" on stderr per stored telegram.',
@@ -80,6 +83,7 @@ export async function runService(settings: RunSettings, logger: Logger, options:
   let service: Service | undefined;
   let appliance: Appliance | undefined;
   let stopRequested = false;
+  const stopped = new AbortController();
   const systemd = startSystemdNotify({ logger, ...(options.env ? { env: options.env } : {}) });
   const onStored = (record: QueueRecord): void => {
     options.onStored?.(record);
@@ -88,6 +92,7 @@ export async function runService(settings: RunSettings, logger: Logger, options:
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopRequested) return;
     stopRequested = true;
+    stopped.abort();
     logger.info({ signal }, 'stopping');
     void systemd.stopping();
     // LevelDB survives being cut off; a service that does not stop when asked is the worse failure.
@@ -114,6 +119,11 @@ export async function runService(settings: RunSettings, logger: Logger, options:
     await service.start();
     await systemd.ready(`reading ${service.source.description}`);
     await service.finished;
+    // A finite source ended (a capture file): exit once its telegrams are delivered, not merely stored.
+    if (!stopRequested && appliance !== undefined && appliance.uploaders.length > 0) {
+      const lastSeq = (await service.queue.status()).lastSeq;
+      if (lastSeq !== null) await waitForSinks(appliance.uploaders, lastSeq, { signal: stopped.signal, logger });
+    }
     return 0;
   } catch (error) {
     logger.fatal({ err: error }, 'acquisition failed');
