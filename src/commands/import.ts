@@ -1,18 +1,17 @@
 import { CONFIG_LOOKUP } from '../config/flags.js';
 import { InvalidArgumentError, type Command } from 'commander';
 import { openCapture } from '../sources/capture-file.js';
-import { loadConfig } from '../config.js';
 import { P1Error } from '../errors.js';
 import { Queue } from '../queue/queue.js';
 import type { QueueRecord } from '../queue/types.js';
 import { TelegramFramer } from '../telegram/frame.js';
 import { parseTelegram } from '../telegram/parse.js';
 import { frameEvents } from '../telegram/stream.js';
-import { parseTimeOption } from './backfill.js';
-import type { DataDirFlags } from './status.js';
+import { timeArgumentOption, type TimeArgument } from './time-argument.js';
+import { configOf, type DataDirFlags } from './status.js';
 
 export interface ImportFlags extends DataDirFlags {
-  start?: Date;
+  start?: TimeArgument;
   interval: number;
   timeZone?: string;
 }
@@ -27,7 +26,7 @@ export function registerImport(program: Command): void {
     .argument('<file>', 'capture file (bytes as the meter sent them)')
     .option('--config <file>', `configuration file to take dataDir from (default: ${CONFIG_LOOKUP})`)
     .option('--data-dir <dir>', 'data directory (default: dataDir of the configuration, else ./data)')
-    .option('--start <time>', 'receive time of the first telegram, for meters that send no time (DSMR 2.2/3), ISO 8601', parseTimeOption)
+    .option('--start <time>', 'receive time of the first telegram, for meters that send no time (DSMR 2.2/3): 2016-11-07T18:00:00Z, or without offset in timeZone', timeArgumentOption)
     .option('--interval <seconds>', 'seconds between telegrams after --start', parseSeconds, 10)
     .option('--time-zone <zone>', 'tz database zone of the meter clock (DSMR 4/5 times carry their offset)')
     .addHelpText(
@@ -52,9 +51,12 @@ function parseSeconds(value: string): number {
 export async function importCommand(file: string, flags: ImportFlags): Promise<number> {
   let input: NodeJS.ReadableStream;
   let dataDir: string;
+  let start: Date | undefined;
   try {
     input = await openCapture(file);
-    dataDir = flags.dataDir ?? (await loadConfig({ flags: flags.config === undefined ? {} : { config: flags.config }, resolveSecrets: false })).config.dataDir;
+    const config = await configOf(flags);
+    dataDir = config.dataDir;
+    start = flags.start?.at(flags.timeZone ?? config.timeZone);
   } catch (error) {
     process.stderr.write(`p1logger import: ${error instanceof Error ? error.message : String(error)}\n`);
     return 2;
@@ -89,8 +91,8 @@ export async function importCommand(file: string, flags: ImportFlags): Promise<n
       let receivedAt: Date;
       if (telegram.time !== null) {
         receivedAt = new Date(telegram.time);
-      } else if (flags.start !== undefined) {
-        receivedAt = new Date(flags.start.getTime() + index * flags.interval * 1000);
+      } else if (start !== undefined) {
+        receivedAt = new Date(start.getTime() + index * flags.interval * 1000);
       } else {
         throw new P1Error(
           'P1_USAGE',

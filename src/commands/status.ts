@@ -88,7 +88,8 @@ export async function withQueue(
   }
 }
 
-async function configOf(flags: DataDirFlags): Promise<Config> {
+/** The configuration a data-directory command works with (dataDir, timeZone); secrets are not read. */
+export async function configOf(flags: DataDirFlags): Promise<Config> {
   const configFlags: ConfigFlags = {};
   if (flags.config !== undefined) configFlags.config = flags.config;
   if (flags.dataDir !== undefined) configFlags.dataDir = flags.dataDir;
