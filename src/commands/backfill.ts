@@ -136,7 +136,7 @@ async function backfill(queue: Queue, sink: Sink, range: Range, flags: BackfillF
           onRetry: (error, attempt, delayMs) => {
             retries++;
             if (tty) process.stderr.write('\n');
-            process.stderr.write(`p1logger backfill: ${error.message}; attempt ${attempt + 1} in ${(delayMs / 1000).toFixed(1)} s\n`);
+            process.stderr.write(`p1logger backfill: ${errorLine(error)}; attempt ${attempt + 1} in ${(delayMs / 1000).toFixed(1)} s\n`);
           },
           onSuccess: (result, records) => {
             sent += records.length;

@@ -1,5 +1,6 @@
 import { CONFIG_LOOKUP } from '../config/flags.js';
 import { InvalidArgumentError, type Command } from 'commander';
+import { errorLine } from './error-line.js';
 import { openCapture } from '../sources/capture-file.js';
 import { P1Error } from '../errors.js';
 import { Queue } from '../queue/queue.js';
@@ -58,14 +59,14 @@ export async function importCommand(file: string, flags: ImportFlags): Promise<n
     dataDir = config.dataDir;
     start = flags.start?.at(flags.timeZone ?? config.timeZone);
   } catch (error) {
-    process.stderr.write(`p1logger import: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`p1logger import: ${errorLine(error)}\n`);
     return 2;
   }
   let queue: Queue;
   try {
     queue = await Queue.open(dataDir);
   } catch (error) {
-    process.stderr.write(`p1logger import: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`p1logger import: ${errorLine(error)}\n`);
     return 1;
   }
 
@@ -106,7 +107,7 @@ export async function importCommand(file: string, flags: ImportFlags): Promise<n
     await flush();
   } catch (error) {
     for (const r of await Promise.allSettled(pending)) if (r.status === 'fulfilled') stored++;
-    process.stderr.write(`p1logger import: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`p1logger import: ${errorLine(error)}\n`);
     exit = error instanceof P1Error && error.code === 'P1_USAGE' ? 2 : 1;
   } finally {
     await queue.close();

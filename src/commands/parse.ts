@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import type { Command } from 'commander';
+import { errorLine } from './error-line.js';
 import { openCapture } from '../sources/capture-file.js';
 import { P1Error } from '../errors.js';
 import { TelegramFramer } from '../telegram/frame.js';
@@ -41,7 +42,7 @@ export async function parseCommand(file: string, options: ParseCommandOptions): 
     if (options.timeZone !== undefined) assertTimeZone(options.timeZone);
     input = file === '-' ? process.stdin : await openCapture(file);
   } catch (error) {
-    process.stderr.write(`p1logger parse: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`p1logger parse: ${errorLine(error)}\n`);
     return 2;
   }
   const framer = new TelegramFramer();

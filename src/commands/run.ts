@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Command } from 'commander';
+import { errorLine } from './error-line.js';
 import { addConfigOptions, isConfigProblem, loadConfig, type Config, type ConfigFlags } from '../config.js';
 import { REPORT_STORED_ENV } from '../config/env.js';
 import { addAppliance, type Appliance } from '../service/appliance.js';
@@ -58,7 +59,7 @@ export async function runCommand(flags: ConfigFlags, env: NodeJS.ProcessEnv = pr
     ({ config, warnings } = await loadConfig({ flags, env }));
   } catch (error) {
     if (!isConfigProblem(error)) throw error;
-    process.stderr.write(`p1logger run: ${error.message}\n`);
+    process.stderr.write(`p1logger run: ${errorLine(error)}\n`);
     return 2;
   }
   const logger = createLogger({ level: config.log.level });
@@ -105,18 +106,13 @@ export async function runService(settings: RunSettings, logger: Logger, options:
   // Before opening anything: a signal while the database opens must still end in a clean close.
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  let phase = 'cannot start';
   try {
-    try {
-      service = await createService(settings, { logger, onStored });
-      if (options.config) appliance = await addAppliance(service, options.config, logger, options.env);
-    } catch (error) {
-      const usage = CONFIGURATION_ERRORS.some((code) => isP1Error(error, code));
-      logger.fatal({ err: error }, 'cannot start');
-      process.stderr.write(`p1logger run: ${error instanceof Error ? error.message : String(error)}\n`);
-      return usage ? 2 : 1;
-    }
+    service = await createService(settings, { logger, onStored });
+    if (options.config) appliance = await addAppliance(service, options.config, logger, options.env);
     if (stopRequested) return 0;
     await service.start();
+    phase = 'acquisition failed';
     await systemd.ready(`reading ${service.source.description}`);
     await service.finished;
     // A finite source ended (a capture file): exit once its telegrams are delivered, not merely stored.
@@ -126,9 +122,11 @@ export async function runService(settings: RunSettings, logger: Logger, options:
     }
     return 0;
   } catch (error) {
-    logger.fatal({ err: error }, 'acquisition failed');
-    process.stderr.write(`p1logger run: ${error instanceof Error ? error.message : String(error)}\n`);
-    return 1;
+    // One line with the code; the stack only for --log-level debug (it helps a developer, not the user).
+    const code = isP1Error(error) ? error.code : 'P1_INTERNAL';
+    logger.fatal({ code, ...(logger.isLevelEnabled('debug') ? { err: error } : {}) }, `${phase}: ${errorLine(error)}`);
+    process.stderr.write(`p1logger run: ${errorLine(error)}\n`);
+    return phase === 'cannot start' && CONFIGURATION_ERRORS.some((c) => isP1Error(error, c)) ? 2 : 1;
   } finally {
     await service?.stop();
     await systemd.close();

@@ -1,5 +1,6 @@
 import { CONFIG_LOOKUP } from '../config/flags.js';
 import type { Command } from 'commander';
+import { errorLine } from './error-line.js';
 import { loadConfig, type Config, type ConfigFlags } from '../config.js';
 import { isP1Error } from '../errors.js';
 import { Queue } from '../queue/queue.js';
@@ -80,7 +81,7 @@ export async function withQueue(
     return await use(queue);
   } catch (error) {
     if (!report(error)) return 1;
-    process.stderr.write(`p1logger ${command}: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`p1logger ${command}: ${errorLine(error)}\n`);
     const usage = ['P1_USAGE', 'P1_FILE_NOT_FOUND', 'P1_CONFIG_INVALID', 'P1_SECRET_FILE_MODE'].some((code) => isP1Error(error, code as never));
     return usage ? 2 : 1;
   } finally {

@@ -35,6 +35,6 @@ export function parseTimeArgument(text: string): TimeArgument | null {
 /** For commander's option parser. */
 export function timeArgumentOption(value: string): TimeArgument {
   const parsed = parseTimeArgument(value);
-  if (parsed === null) throw new InvalidArgumentError(`not a date or time; use ${TIME_FORMS}`);
+  if (parsed === null) throw new InvalidArgumentError(`not an ISO 8601 date or time; use ${TIME_FORMS}`);
   return parsed;
 }

@@ -61,7 +61,7 @@ describe('p1logger export --from/--to select days in timeZone', () => {
     expect(headers).toEqual((await exported([])).slice(1, 3));
   });
 
-  it('timeZone from the configuration, or --time-zone, moves the day', async () => {
+  it('timeZone from the configuration, or --time-zone, moves the day', { timeout: 180_000 }, async () => {
     const config = join(dir, 'tokyo.yaml');
     await writeFile(config, 'timeZone: Asia/Tokyo\n');
     // 2 January in Tokyo is 1 January 15:00 to 2 January 15:00 UTC: the first three.
