@@ -2,10 +2,10 @@
 # Installs, from Debian's packages, the real programs the test suite runs against:
 # socat (pseudo-terminals for serial tests), InfluxDB 1.x, VictoriaMetrics, Chromium
 # (status page), shellcheck and systemd-analyze (deploy files), udev (serial port listing), prometheus
-# (its promtool checks the /metrics text format).
+# (its promtool checks the /metrics text format), jq (a README command line pipes into it).
 # Idempotent; needs root (or sudo) on Debian / Raspberry Pi OS.
 set -euo pipefail
-packages=(socat influxdb victoria-metrics chromium shellcheck systemd udev prometheus)
+packages=(socat influxdb victoria-metrics chromium shellcheck systemd udev prometheus jq)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
