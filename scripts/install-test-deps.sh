@@ -3,10 +3,10 @@
 # socat (pseudo-terminals for serial tests), InfluxDB 1.x, VictoriaMetrics, Chromium
 # (status page), shellcheck and systemd-analyze (deploy files), udev (serial port listing), prometheus
 # (its promtool checks the /metrics text format), e2fsprogs, util-linux and mount (small ext4 and tmpfs filesystems
-# for the full-disk tests).
+# for the full-disk tests), jq (a README command line pipes into it).
 # Idempotent; needs root (or sudo) on Debian / Raspberry Pi OS.
 set -euo pipefail
-packages=(socat influxdb victoria-metrics chromium shellcheck systemd udev prometheus e2fsprogs util-linux mount)
+packages=(socat influxdb victoria-metrics chromium shellcheck systemd udev prometheus e2fsprogs util-linux mount jq)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

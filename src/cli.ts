@@ -33,6 +33,8 @@ program
   .version(version, '-V, --version', 'print the version of p1logger and exit')
   .description('Reads smart meters (DSMR/P1, encrypted DSMR, DLMS on HAN ports), stores every telegram durably, forwards them to InfluxDB and Cosm-style feeds.')
   .showHelpAfterError()
+  // commander's own usage errors ("error: unknown option '--x'") carry our code like every other error.
+  .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'p1logger: P1_USAGE: ')) })
   .exitOverride((error) => {
     // commander's own usage errors exit 2, like ours.
     process.exit(error.exitCode === 0 ? 0 : 2);

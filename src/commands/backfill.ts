@@ -10,12 +10,14 @@ import { resolveSinkSecrets } from '../sinks/secrets.js';
 import { isSinkError, type Sink } from '../sinks/sink.js';
 import { parseSinkSpec } from '../sinks/spec.js';
 import { deliver } from '../delivery/uploader.js';
-import { withQueue, type DataDirFlags } from './status.js';
+import { errorLine } from './error-line.js';
+import { configOf, withQueue, type DataDirFlags } from './status.js';
+import { timeArgumentOption, type TimeArgument } from './time-argument.js';
 
 export interface BackfillFlags extends DataDirFlags {
   sink: string;
-  from: Date;
-  to?: Date;
+  from: TimeArgument;
+  to?: TimeArgument;
   timeZone?: string;
   retries: number;
 }
@@ -29,11 +31,11 @@ export function registerBackfill(program: Command): void {
     .command('backfill')
     .description('re-send the stored telegrams of a time range to a sink (one that lost data, or a new one)')
     .requiredOption('--sink <spec|name>', 'where to: a sink spec (influxdb:URL?org=O&bucket=B, influxdb-v1:URL?db=D[&rp=R], cosm:URL/v2/feeds/ID) or the name of a sink in the configuration file')
-    .requiredOption('--from <time>', 'first receive time, included (ISO 8601: 2024-05-01, 2024-05-01T10:00:00+02:00)', parseTimeOption)
-    .option('--to <time>', 'receive time to stop before, excluded (ISO 8601; default: everything stored)', parseTimeOption)
+    .requiredOption('--from <time>', 'first receive time, included (2024-05-01: from midnight in timeZone; 2024-05-01T10:00:00+02:00: that instant)', timeArgumentOption)
+    .option('--to <time>', 'receive time to stop before, excluded (same forms; default: everything stored)', timeArgumentOption)
     .option('--config <file>', `configuration file for dataDir and named sinks (default: ${CONFIG_LOOKUP})`)
     .option('--data-dir <dir>', 'data directory (default: dataDir of the configuration, else ./data)')
-    .option('--time-zone <zone>', 'tz database zone of DSMR 2.2/3 meter clocks (default: Europe/Amsterdam)')
+    .option('--time-zone <zone>', 'tz database zone of dates and times without offset, and of DSMR 2.2/3 meter clocks (default: timeZone of the configuration, Europe/Amsterdam)')
     .option('--retries <n>', 'give up after this many failed attempts of one request (network errors, 5xx, 429)', parseCount, 10)
     .addHelpText(
       'after',
@@ -50,15 +52,6 @@ export function registerBackfill(program: Command): void {
     });
 }
 
-/** `--from`/`--to`/`--start`: ISO 8601, as `p1logger export` takes them (a date alone is midnight UTC). */
-export function parseTimeOption(value: string): Date {
-  const ms = Date.parse(value);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(ms)) {
-    throw new InvalidArgumentError('not an ISO 8601 time, e.g. 2024-05-01 or 2024-05-01T10:00:00+02:00');
-  }
-  return new Date(ms);
-}
-
 function parseCount(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number, 0 or more');
@@ -71,18 +64,23 @@ interface Refused {
 }
 
 export async function backfillCommand(flags: BackfillFlags, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  if (flags.to !== undefined && flags.from >= flags.to) {
-    process.stderr.write('p1logger backfill: --from must be before --to\n');
-    return 2;
-  }
   let sink: Sink;
+  let range: Range;
   try {
+    const timeZone = flags.timeZone ?? (await configOf(flags)).timeZone;
+    range = { from: flags.from.at(timeZone), ...(flags.to === undefined ? {} : { to: flags.to.at(timeZone) }) };
+    if (range.to !== undefined && range.from >= range.to) throw new P1Error('P1_USAGE', '--from must be before --to');
     sink = await resolveSink(flags, env);
   } catch (error) {
-    process.stderr.write(`p1logger backfill: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`p1logger backfill: ${errorLine(error)}\n`);
     return 2;
   }
-  return withQueue('backfill', flags, (queue) => backfill(queue, sink, flags));
+  return withQueue('backfill', flags, (queue) => backfill(queue, sink, range, flags));
+}
+
+interface Range {
+  from: Date;
+  to?: Date;
 }
 
 async function resolveSink(flags: BackfillFlags, env: NodeJS.ProcessEnv): Promise<Sink> {
@@ -103,8 +101,7 @@ async function resolveSink(flags: BackfillFlags, env: NodeJS.ProcessEnv): Promis
   return sinkFromConfig(named, { env, timeZone: flags.timeZone ?? config.timeZone });
 }
 
-async function backfill(queue: Queue, sink: Sink, flags: BackfillFlags): Promise<number> {
-  const range = { from: flags.from, ...(flags.to === undefined ? {} : { to: flags.to }) };
+async function backfill(queue: Queue, sink: Sink, range: Range, flags: BackfillFlags): Promise<number> {
   const tty = process.stderr.isTTY === true;
   const total = tty ? await countRange(queue, range) : undefined;
   const abort = new AbortController();
@@ -139,7 +136,7 @@ async function backfill(queue: Queue, sink: Sink, flags: BackfillFlags): Promise
           onRetry: (error, attempt, delayMs) => {
             retries++;
             if (tty) process.stderr.write('\n');
-            process.stderr.write(`p1logger backfill: ${error.message}; attempt ${attempt + 1} in ${(delayMs / 1000).toFixed(1)} s\n`);
+            process.stderr.write(`p1logger backfill: ${errorLine(error)}; attempt ${attempt + 1} in ${(delayMs / 1000).toFixed(1)} s\n`);
           },
           onSuccess: (result, records) => {
             sent += records.length;
@@ -177,7 +174,7 @@ async function backfill(queue: Queue, sink: Sink, flags: BackfillFlags): Promise
     lines.push(interrupted ? 'interrupted' : `stopped: ${message}`);
     // Imported captures can make receive times go back and forth in seq order: resume from the earliest unsent.
     const resumeFrom = await earliestReceived(queue, range, failed.afterSeq);
-    if (resumeFrom !== undefined) lines.push(`resume with: --from ${resumeFrom}${flags.to === undefined ? '' : ` --to ${flags.to.toISOString()}`}`);
+    if (resumeFrom !== undefined) lines.push(`resume with: --from ${resumeFrom}${flags.to === undefined ? '' : ` --to ${range.to!.toISOString()}`}`);
   }
   process.stderr.write(`${lines.join('\n')}\n`);
   return failed === undefined && refused.length === 0 ? 0 : 1;

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { isP1Error } from '../errors.js';
+import { errorLine } from './error-line.js';
 import { loadConfig } from '../config/load.js';
 import { effectiveConfigYaml } from '../config/print.js';
 import { CONFIG_LOOKUP, type ConfigFlags } from '../config/flags.js';
@@ -34,7 +35,7 @@ export function registerConfig(program: Command): void {
         process.stdout.write(effectiveConfigYaml(loaded.parsed));
       } catch (error) {
         if (!isP1Error(error)) throw error;
-        process.stderr.write(`p1logger: ${error.code}: ${error.message}\n`);
+        process.stderr.write(`p1logger config check: ${errorLine(error)}\n`);
         process.exitCode = 2;
       }
     });

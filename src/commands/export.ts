@@ -3,11 +3,13 @@ import { CONFIG_LOOKUP } from '../config/flags.js';
 import { InvalidArgumentError, type Command } from 'commander';
 import { frameBytes, frameToJson } from '../frames/stored.js';
 import type { Queue } from '../queue/queue.js';
-import { withQueue, type DataDirFlags } from './status.js';
+import { errorLine } from './error-line.js';
+import { configOf, withQueue, type DataDirFlags } from './status.js';
+import { timeArgumentOption, type TimeArgument } from './time-argument.js';
 
 export interface ExportFlags extends DataDirFlags {
-  from?: Date;
-  to?: Date;
+  from?: TimeArgument;
+  to?: TimeArgument;
   format: 'raw' | 'ndjson';
   timeZone?: string;
 }
@@ -20,14 +22,15 @@ export function registerExport(program: Command): void {
     .description('write the stored telegrams of a time range: the raw bytes as received, or parsed NDJSON')
     .option('--config <file>', `configuration file to take dataDir from (default: ${CONFIG_LOOKUP})`)
     .option('--data-dir <dir>', 'data directory (default: dataDir of the configuration, else ./data)')
-    .option('--from <time>', 'first receive time, included (ISO 8601: 2024-05-01, 2024-05-01T10:00:00+02:00)', parseTime)
-    .option('--to <time>', 'receive time to stop before, excluded (ISO 8601)', parseTime)
-    .option('--format <format>', 'raw (the stored bytes, telegram after telegram; DLMS frames in HDLC frames, decrypted) or ndjson (as `p1logger parse`)', parseFormat, 'raw')
-    .option('--time-zone <zone>', 'tz database zone for DSMR 2.2/3 timestamps in ndjson (default: Europe/Amsterdam)')
+    .option('--from <time>', 'first receive time, included (2025-01-01: that day from midnight in timeZone; 2025-01-01T10:00:00+01:00)', timeArgumentOption)
+    .option('--to <time>', 'receive time to stop before, excluded (2025-01-02: up to that midnight in timeZone)', timeArgumentOption)
+    .option('--format <format>', 'raw (the stored bytes, telegram after telegram) or ndjson (as `p1logger parse`)', parseFormat, 'raw')
+    .option('--time-zone <zone>', 'tz database zone of dates and times without offset, and of DSMR 2.2/3 timestamps in ndjson (default: timeZone of the configuration, Europe/Amsterdam)')
     .addHelpText(
       'after',
-      '\nTimes select on when p1logger received a telegram (a date alone is midnight UTC; a time without offset is\n' +
-        'local time). The service must not be running on the data directory (exit 1 naming its lock).\n' +
+      '\nTimes select on when p1logger received a telegram. A date is a day in timeZone (the zone of the page\'s "today":\n' +
+        '--from 2025-01-01 --to 2025-01-02 is that day there), as is a time without offset; a time with an offset or Z is\n' +
+        'that instant. The service must not be running on the data directory (exit 1 naming its lock).\n' +
         'Exit status: 0 ok (also when the range is empty), 1 locked or unreadable, 2 usage errors.',
     )
     .action(async (flags: ExportFlags) => {
@@ -36,13 +39,21 @@ export function registerExport(program: Command): void {
 }
 
 export async function exportCommand(flags: ExportFlags): Promise<number> {
-  if (flags.from && flags.to && flags.from >= flags.to) {
-    process.stderr.write('p1logger export: --from must be before --to\n');
+  let range: { from?: Date; to?: Date };
+  try {
+    const timeZone = flags.timeZone ?? (await configOf(flags)).timeZone;
+    range = { ...(flags.from ? { from: flags.from.at(timeZone) } : {}), ...(flags.to ? { to: flags.to.at(timeZone) } : {}) };
+  } catch (error) {
+    process.stderr.write(`p1logger export: ${errorLine(error)}\n`);
+    return 2;
+  }
+  if (range.from && range.to && range.from >= range.to) {
+    process.stderr.write('p1logger export: P1_USAGE: --from must be before --to\n');
     return 2;
   }
   const output = new Output();
   try {
-    return await withQueue('export', flags, (queue) => exportRecords(queue, flags, output));
+    return await withQueue('export', flags, (queue) => exportRecords(queue, range, flags, output));
   } finally {
     output.close();
   }
@@ -50,14 +61,13 @@ export async function exportCommand(flags: ExportFlags): Promise<number> {
 
 const EMPTY = Buffer.alloc(0);
 
-async function exportRecords(queue: Queue, flags: ExportFlags, output: Output): Promise<number> {
+async function exportRecords(queue: Queue, range: { from?: Date; to?: Date }, flags: ExportFlags, output: Output): Promise<number> {
   const parseOptions = flags.timeZone ? { timeZone: flags.timeZone } : {};
   for (let afterSeq = 0; ; ) {
     const page = await queue.readRange({
       limit: PAGE,
       afterSeq,
-      ...(flags.from ? { from: flags.from } : {}),
-      ...(flags.to ? { to: flags.to } : {}),
+      ...range,
     });
     if (page.length === 0) return 0;
     const chunks = page.map((record) => {
@@ -100,14 +110,6 @@ class Output {
       if (error.code !== 'EPIPE') throw error;
     });
   }
-}
-
-function parseTime(value: string): Date {
-  const ms = Date.parse(value);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(ms)) {
-    throw new InvalidArgumentError('not an ISO 8601 time, e.g. 2024-05-01 or 2024-05-01T10:00:00+02:00');
-  }
-  return new Date(ms);
 }
 
 function parseFormat(value: string): 'raw' | 'ndjson' {

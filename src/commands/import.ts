@@ -1,7 +1,7 @@
 import { CONFIG_LOOKUP } from '../config/flags.js';
 import { InvalidArgumentError, type Command } from 'commander';
+import { errorLine } from './error-line.js';
 import { openCapture } from '../sources/capture-file.js';
-import { loadConfig } from '../config.js';
 import { P1Error } from '../errors.js';
 import { Queue } from '../queue/queue.js';
 import type { QueueRecord } from '../queue/types.js';
@@ -10,11 +10,11 @@ import { FrameDetector } from '../frames/detector.js';
 import type { DlmsKeys } from '../frames/gcm.js';
 import { parseFrame, storedFrame } from '../frames/stored.js';
 import { detectFrames } from '../frames/stream.js';
-import { parseTimeOption } from './backfill.js';
-import type { DataDirFlags } from './status.js';
+import { timeArgumentOption, type TimeArgument } from './time-argument.js';
+import { configOf, type DataDirFlags } from './status.js';
 
 export interface ImportFlags extends DataDirFlags {
-  start?: Date;
+  start?: TimeArgument;
   interval: number;
   timeZone?: string;
 }
@@ -29,7 +29,7 @@ export function registerImport(program: Command): void {
     .argument('<file>', 'capture file (bytes as the meter sent them)')
     .option('--config <file>', `configuration file to take dataDir from (default: ${CONFIG_LOOKUP})`)
     .option('--data-dir <dir>', 'data directory (default: dataDir of the configuration, else ./data)')
-    .option('--start <time>', 'receive time of the first telegram, for meters that send no time (DSMR 2.2/3), ISO 8601', parseTimeOption)
+    .option('--start <time>', 'receive time of the first telegram, for meters that send no time (DSMR 2.2/3): 2016-11-07T18:00:00Z, or without offset in timeZone', timeArgumentOption)
     .option('--interval <seconds>', 'seconds between telegrams after --start', parseSeconds, 10)
     .option('--time-zone <zone>', 'tz database zone of the meter clock (DSMR 4/5 times carry their offset)')
     .addHelpText(
@@ -55,25 +55,23 @@ export async function importCommand(file: string, flags: ImportFlags): Promise<n
   let input: NodeJS.ReadableStream;
   let dataDir: string;
   let keys: DlmsKeys | undefined;
+  let start: Date | undefined;
   try {
     input = await openCapture(file);
-    if (flags.dataDir !== undefined && flags.config === undefined) {
-      dataDir = flags.dataDir;
-      keys = await meterKeysFromEnv();
-    } else {
-      const { config } = await loadConfig({ flags: flags.config === undefined ? {} : { config: flags.config }, resolveSecrets: 'meter-keys' });
-      dataDir = flags.dataDir ?? config.dataDir;
-      keys = dlmsKeys(config.decryptionKey, config.authenticationKey);
-    }
+    // Keys from the configuration (and its environment) unless only a data directory was given.
+    const config = await configOf(flags, flags.dataDir !== undefined && flags.config === undefined ? false : 'meter-keys');
+    dataDir = config.dataDir;
+    keys = dlmsKeys(config.decryptionKey, config.authenticationKey) ?? (await meterKeysFromEnv());
+    start = flags.start?.at(flags.timeZone ?? config.timeZone);
   } catch (error) {
-    process.stderr.write(`p1logger import: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`p1logger import: ${errorLine(error)}\n`);
     return 2;
   }
   let queue: Queue;
   try {
     queue = await Queue.open(dataDir);
   } catch (error) {
-    process.stderr.write(`p1logger import: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`p1logger import: ${errorLine(error)}\n`);
     return 1;
   }
 
@@ -100,8 +98,8 @@ export async function importCommand(file: string, flags: ImportFlags): Promise<n
       let receivedAt: Date;
       if (time !== null) {
         receivedAt = new Date(time);
-      } else if (flags.start !== undefined) {
-        receivedAt = new Date(flags.start.getTime() + index * flags.interval * 1000);
+      } else if (start !== undefined) {
+        receivedAt = new Date(start.getTime() + index * flags.interval * 1000);
       } else {
         throw new P1Error(
           'P1_USAGE',
@@ -115,7 +113,7 @@ export async function importCommand(file: string, flags: ImportFlags): Promise<n
     await flush();
   } catch (error) {
     for (const r of await Promise.allSettled(pending)) if (r.status === 'fulfilled') stored++;
-    process.stderr.write(`p1logger import: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`p1logger import: ${errorLine(error)}\n`);
     exit = error instanceof P1Error && error.code === 'P1_USAGE' ? 2 : 1;
   } finally {
     await queue.close();

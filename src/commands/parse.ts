@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import type { Command } from 'commander';
+import { errorLine } from './error-line.js';
 import { openCapture } from '../sources/capture-file.js';
 import { P1Error } from '../errors.js';
 import { meterKeysFromEnv } from '../config/meter-keys.js';
@@ -47,7 +48,7 @@ export async function parseCommand(file: string, options: ParseCommandOptions): 
     keys = await meterKeysFromEnv();
     input = file === '-' ? process.stdin : await openCapture(file);
   } catch (error) {
-    process.stderr.write(`p1logger parse: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`p1logger parse: ${errorLine(error)}\n`);
     return 2;
   }
   const framer = new FrameDetector(keys === undefined ? {} : { keys });

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { InvalidArgumentError, type Command } from 'commander';
+import { errorLine } from './error-line.js';
 import { isP1Error } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { FrameEventLog } from '../log/frame-events.js';
@@ -83,7 +84,7 @@ export async function readCommand(options: ReadCommandOptions, logger: Logger = 
       ...(options.silence === undefined ? {} : { silenceMs: Math.round(options.silence * 1000) }),
     });
   } catch (error) {
-    process.stderr.write(`p1logger read: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`p1logger read: ${errorLine(error)}\n`);
     return 2;
   }
 
@@ -142,7 +143,7 @@ export async function readCommand(options: ReadCommandOptions, logger: Logger = 
     }
   } catch (error) {
     if (isP1Error(error)) {
-      process.stderr.write(`p1logger read: ${error.message}\n`);
+      process.stderr.write(`p1logger read: ${errorLine(error)}\n`);
       status = error.code === 'P1_FILE_NOT_FOUND' || error.code === 'P1_USAGE' || error.code === 'P1_SOURCE_SPEC' ? 2 : 1;
     } else {
       throw error;

@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { Command } from 'commander';
+import { errorLine } from './error-line.js';
 import { addConfigOptions, isConfigProblem, loadConfig, type Config, type ConfigFlags } from '../config.js';
 import { REPORT_STORED_ENV } from '../config/env.js';
 import { addAppliance, type Appliance } from '../service/appliance.js';
 import { isP1Error, type P1ErrorCode } from '../errors.js';
+import { waitForSinks } from '../service/catch-up.js';
 import { startSystemdNotify } from '../service/sd-notify.js';
 import { createLogger, type Logger } from '../log.js';
 import type { QueueRecord } from '../queue/types.js';
@@ -26,6 +28,8 @@ export function registerRun(program: Command): void {
       '\nWith no configuration at all it reads the built-in simulated meter into ./data.\n' +
         'Only one process may use a data directory. SIGTERM/SIGINT: stop reading, finish the write in flight,\n' +
         'close the database, exit 0 (within 5 s).\n' +
+        'A file source: at its end, run waits until every sink has sent what was stored (progress in the log), then\n' +
+        'exits; SIGTERM still stops at once, the rest waiting in the queue.\n' +
         'Exit status: 0 after a stop or at the end of a file source; 1 when the data directory cannot be used\n' +
         '(locked by another process, not writable) or the source fails; 2 for configuration errors.\n' +
         'P1LOGGER_REPORT_STORED=1 prints "stored <seq> <sha256 of the raw telegram>" on stderr per stored telegram.',
@@ -58,7 +62,7 @@ export async function runCommand(flags: ConfigFlags, env: NodeJS.ProcessEnv = pr
     ({ config, warnings } = await loadConfig({ flags, env }));
   } catch (error) {
     if (!isConfigProblem(error)) throw error;
-    process.stderr.write(`p1logger run: ${error.message}\n`);
+    process.stderr.write(`p1logger run: ${errorLine(error)}\n`);
     return 2;
   }
   const logger = createLogger({ level: config.log.level });
@@ -83,6 +87,7 @@ export async function runService(settings: RunSettings, logger: Logger, options:
   let service: Service | undefined;
   let appliance: Appliance | undefined;
   let stopRequested = false;
+  const stopped = new AbortController();
   const systemd = startSystemdNotify({ logger, ...(options.env ? { env: options.env } : {}) });
   const onStored = (record: QueueRecord): void => {
     options.onStored?.(record);
@@ -91,6 +96,7 @@ export async function runService(settings: RunSettings, logger: Logger, options:
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopRequested) return;
     stopRequested = true;
+    stopped.abort();
     logger.info({ signal }, 'stopping');
     void systemd.stopping();
     // LevelDB survives being cut off; a service that does not stop when asked is the worse failure.
@@ -103,25 +109,27 @@ export async function runService(settings: RunSettings, logger: Logger, options:
   // Before opening anything: a signal while the database opens must still end in a clean close.
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  let phase = 'cannot start';
   try {
-    try {
-      service = await createService(settings, { logger, onStored });
-      if (options.config) appliance = await addAppliance(service, options.config, logger, options.env);
-    } catch (error) {
-      const usage = CONFIGURATION_ERRORS.some((code) => isP1Error(error, code));
-      logger.fatal({ err: error }, 'cannot start');
-      process.stderr.write(`p1logger run: ${error instanceof Error ? error.message : String(error)}\n`);
-      return usage ? 2 : 1;
-    }
+    service = await createService(settings, { logger, onStored });
+    if (options.config) appliance = await addAppliance(service, options.config, logger, options.env);
     if (stopRequested) return 0;
     await service.start();
+    phase = 'acquisition failed';
     await systemd.ready(`reading ${service.source.description}`);
     await service.finished;
+    // A finite source ended (a capture file): exit once its telegrams are delivered, not merely stored.
+    if (!stopRequested && appliance !== undefined && appliance.uploaders.length > 0) {
+      const lastSeq = (await service.queue.status()).lastSeq;
+      if (lastSeq !== null) await waitForSinks(appliance.uploaders, lastSeq, { signal: stopped.signal, logger });
+    }
     return 0;
   } catch (error) {
-    logger.fatal({ err: error }, 'acquisition failed');
-    process.stderr.write(`p1logger run: ${error instanceof Error ? error.message : String(error)}\n`);
-    return 1;
+    // One line with the code; the stack only for --log-level debug (it helps a developer, not the user).
+    const code = isP1Error(error) ? error.code : 'P1_INTERNAL';
+    logger.fatal({ code, ...(logger.isLevelEnabled('debug') ? { err: error } : {}) }, `${phase}: ${errorLine(error)}`);
+    process.stderr.write(`p1logger run: ${errorLine(error)}\n`);
+    return phase === 'cannot start' && CONFIGURATION_ERRORS.some((c) => isP1Error(error, c)) ? 2 : 1;
   } finally {
     await service?.stop();
     await systemd.close();

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { errorLine } from './error-line.js';
 import { P1Error } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { meterKeysFromEnv } from '../config/meter-keys.js';
@@ -88,7 +89,7 @@ export async function simulateCommand(options: SimulateCommandOptions, logger: L
   if (options.start !== undefined) {
     startMs = Date.parse(options.start);
     if (Number.isNaN(startMs)) {
-      process.stderr.write(`p1logger simulate: --start "${options.start}" is not an ISO 8601 time\n`);
+      process.stderr.write(`p1logger simulate: P1_USAGE: --start "${options.start}" is not an ISO 8601 time\n`);
       return 2;
     }
   }
@@ -96,7 +97,7 @@ export async function simulateCommand(options: SimulateCommandOptions, logger: L
   try {
     output = options.listen !== undefined ? await tcpOutput(parseListen(options.listen), logger) : options.out !== undefined ? await fileOutput(options.out) : stdoutOutput();
   } catch (error) {
-    process.stderr.write(`p1logger simulate: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`p1logger simulate: ${errorLine(error)}\n`);
     return 2;
   }
 
@@ -134,7 +135,7 @@ export async function simulateCommand(options: SimulateCommandOptions, logger: L
       if (controller.signal.aborted) break;
     }
   } catch (error) {
-    process.stderr.write(`p1logger simulate: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`p1logger simulate: ${errorLine(error)}\n`);
     status = 1;
   } finally {
     process.removeListener('SIGINT', stop);

@@ -1,5 +1,6 @@
 import { CONFIG_LOOKUP } from '../config/flags.js';
 import type { Command } from 'commander';
+import { errorLine } from './error-line.js';
 import { loadConfig, type Config, type ConfigFlags } from '../config.js';
 import { isP1Error } from '../errors.js';
 import { Queue } from '../queue/queue.js';
@@ -83,7 +84,7 @@ export async function withQueue(
     return await use(queue);
   } catch (error) {
     if (!report(error)) return 1;
-    process.stderr.write(`p1logger ${command}: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`p1logger ${command}: ${errorLine(error)}\n`);
     const usage = ['P1_USAGE', 'P1_FILE_NOT_FOUND', 'P1_CONFIG_INVALID', 'P1_SECRET_FILE_MODE'].some((code) => isP1Error(error, code as never));
     return usage ? 2 : 1;
   } finally {
@@ -91,9 +92,10 @@ export async function withQueue(
   }
 }
 
-export async function configOf(flags: DataDirFlags): Promise<Config> {
+/** The configuration a data-directory command works with (dataDir, timeZone); secrets are not read, meter keys on request. */
+export async function configOf(flags: DataDirFlags, resolveSecrets: false | 'meter-keys' = false): Promise<Config> {
   const configFlags: ConfigFlags = {};
   if (flags.config !== undefined) configFlags.config = flags.config;
   if (flags.dataDir !== undefined) configFlags.dataDir = flags.dataDir;
-  return (await loadConfig({ flags: configFlags, resolveSecrets: false })).config;
+  return (await loadConfig({ flags: configFlags, resolveSecrets })).config;
 }

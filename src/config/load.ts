@@ -73,7 +73,8 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   // Every problem in one pass: the secrets are checked even when other keys are wrong.
   const issues: ConfigIssue[] = result.success ? [] : toConfigIssues(result.error.issues, where);
   const sinks: SinkConfig[] = [];
-  if (options.resolveSecrets !== false) {
+  const allSecrets = options.resolveSecrets === undefined || options.resolveSecrets === true;
+  if (allSecrets) {
     const rawSinks = result.success ? result.data.sinks : Array.isArray(merged.sinks) ? (merged.sinks as unknown[]) : [];
     for (const [i, raw] of rawSinks.entries()) {
       const sink = await resolveSinkConfig(raw, i, { env, cwd, configFile: inlineFrom(layers, file, ['sinks', i]) }, where, issues);
@@ -111,7 +112,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   const config: Config = {
     ...settings,
     ...meterKeys,
-    sinks: options.resolveSecrets !== false ? sinks : parsed.sinks.map(({ token: _t, password: _p, ...rest }) => ({ ...rest, url: withoutUserInfo(rest.url) })),
+    sinks: allSecrets ? sinks : parsed.sinks.map(({ token: _t, password: _p, ...rest }) => ({ ...rest, url: withoutUserInfo(rest.url) })),
   };
   return { config, parsed, file: file?.path ?? null, warnings };
 }

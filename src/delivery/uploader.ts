@@ -48,10 +48,11 @@ export interface DeliveryHooks {
 
 /**
  * Sends with p-retry until it works or the signal aborts: transient failures (P1_SINK_UNAVAILABLE, and anything
- * unclassified) with exponential backoff and full jitter, Retry-After honoured; 401/403/404 slowly, at about the
- * cap. A rejection (P1_SINK_REJECTED) is not retried: it is thrown for `deliver` to isolate.
+ * unclassified) with exponential backoff and full jitter, Retry-After honoured; 401/403 slowly, at about the
+ * cap; 404 within 30 s for 5 minutes (a database being created), then slowly. A rejection (P1_SINK_REJECTED) is not retried: it is thrown for `deliver` to isolate.
  */
 async function sendRetrying(records: readonly QueueRecord[], hooks: DeliveryHooks): Promise<SendResult> {
+  let firstNotFoundAt: number | undefined;
   return pRetry(() => hooks.sink.send(records, hooks.signal), {
     retries: Number.POSITIVE_INFINITY,
     // The delay is ours (retry-policy.ts), waited for in shouldRetry: p-retry's own would not honour Retry-After.
@@ -61,9 +62,16 @@ async function sendRetrying(records: readonly QueueRecord[], hooks: DeliveryHook
     shouldRetry: async ({ error, attemptNumber }) => {
       if (isSinkError(error) && error.code === 'P1_SINK_REJECTED') return false;
       if (hooks.giveUp?.(error, attemptNumber) === true) return false;
-      const slow = isSinkError(error) && (error.code === 'P1_SINK_AUTH' || error.code === 'P1_SINK_NOT_FOUND');
+      const code = isSinkError(error) ? error.code : undefined;
+      if (code === 'P1_SINK_NOT_FOUND') firstNotFoundAt ??= Date.now();
+      const kind = code === 'P1_SINK_AUTH' ? 'slow' : code === 'P1_SINK_NOT_FOUND' ? 'not-found' : 'transient';
       const delayMs = retryDelay(
-        { attempt: attemptNumber, kind: slow ? 'slow' : 'transient', retryAfterMs: isSinkError(error) ? error.retryAfterMs : undefined },
+        {
+          attempt: attemptNumber,
+          kind,
+          retryAfterMs: isSinkError(error) ? error.retryAfterMs : undefined,
+          ...(firstNotFoundAt === undefined ? {} : { failingForMs: Date.now() - firstNotFoundAt }),
+        },
         hooks.policy,
         hooks.random,
       );

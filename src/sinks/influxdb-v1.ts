@@ -2,7 +2,7 @@ import got from 'got';
 import type { QueueRecord } from '../queue/types.js';
 import type { ParseOptions } from '../telegram/types.js';
 import { recordsToLines } from './line-protocol.js';
-import { httpFailure, networkFailure, type SendResult, type Sink } from './sink.js';
+import { httpFailure, networkFailure, reasonFromBody, scrub, type SendResult, type Sink } from './sink.js';
 import { describeSinkSpec, type InfluxV1Spec } from './spec.js';
 
 export interface InfluxV1Options {
@@ -30,6 +30,14 @@ export class InfluxV1Sink implements Sink {
   readonly maxInFlight = 2;
   readonly maxBatchRecords = INFLUX_MAX_LINES;
   private readonly writeUrl: string;
+  private readonly queryUrl: string;
+  private readonly db: string;
+  /**
+   * Whether CREATE DATABASE is to be tried before the next write: at the first one, and again after a 404 (the
+   * database was dropped, or the user got the right since). Its answer when it failed, for the 404's message.
+   */
+  private createBeforeWrite = true;
+  private createRefused: string | undefined;
   private readonly headers: Record<string, string>;
   private readonly secrets: string[];
   private readonly timeoutMs: number;
@@ -44,6 +52,8 @@ export class InfluxV1Sink implements Sink {
     if (spec.rp !== undefined) url.searchParams.set('rp', spec.rp);
     url.searchParams.set('precision', 's');
     this.writeUrl = url.toString();
+    this.queryUrl = `${spec.url}/query`;
+    this.db = spec.db;
     this.headers = { 'content-type': 'text/plain; charset=utf-8' };
     const username = options.username ?? spec.username;
     const password = options.password ?? spec.password;
@@ -57,6 +67,7 @@ export class InfluxV1Sink implements Sink {
   }
 
   async send(records: readonly QueueRecord[], signal?: AbortSignal): Promise<SendResult> {
+    if (this.createBeforeWrite) await this.createDatabase(signal);
     const lines = recordsToLines(records, this.parse, 's');
     let requests = 0;
     for (let start = 0; start < lines.length; start += this.maxLines) {
@@ -84,10 +95,48 @@ export class InfluxV1Sink implements Sink {
     }
     if (response.statusCode >= 200 && response.statusCode < 300) return;
     const answer = { status: response.statusCode, body: response.body, retryAfter: response.headers['retry-after'] };
-    throw httpFailure(this.description, response.statusCode === 404 ? { ...answer, hint: 'check the database name (?db=) and the URL; retrying slowly' } : answer, this.secrets);
+    if (response.statusCode !== 404) throw httpFailure(this.description, answer, this.secrets);
+    this.createBeforeWrite = true;
+    const create = `influx -execute 'CREATE DATABASE ${quoteIdentifier(this.db)}'`;
+    const hint =
+      this.createRefused === undefined
+        ? 'check the database name (?db=), the retention policy (&rp=) and the URL; retrying'
+        : `p1logger could not create it (${this.createRefused}): create it (${create}) or give a user with admin rights; retrying`;
+    throw httpFailure(this.description, { ...answer, hint }, this.secrets);
+  }
+
+  /**
+   * CREATE DATABASE, as Telegraf does at start (skip_database_creation = false): idempotent on InfluxDB 1.x, and
+   * refused (403) for a user without admin rights, whose 404 on the write then says why and what to do. A server
+   * that does not answer is the write's to report.
+   */
+  private async createDatabase(signal: AbortSignal | undefined): Promise<void> {
+    let response;
+    try {
+      response = await got.post(this.queryUrl, {
+        form: { q: `CREATE DATABASE ${quoteIdentifier(this.db)}` },
+        headers: this.headers.authorization === undefined ? {} : { authorization: this.headers.authorization },
+        retry: { limit: 0 },
+        timeout: { request: this.timeoutMs },
+        throwHttpErrors: false,
+        followRedirect: false,
+        ...(signal === undefined ? {} : { signal }),
+      });
+    } catch {
+      signal?.throwIfAborted();
+      return;
+    }
+    this.createBeforeWrite = false;
+    const ok = response.statusCode >= 200 && response.statusCode < 300 && !/"error"/.test(response.body);
+    this.createRefused = ok ? undefined : `CREATE DATABASE answered HTTP ${response.statusCode}: ${scrub(reasonFromBody(response.body), this.secrets).slice(0, 200)}`;
   }
 
   close(): Promise<void> {
     return Promise.resolve();
   }
+}
+
+/** An InfluxQL identifier in double quotes (a database name may hold anything). */
+function quoteIdentifier(name: string): string {
+  return `"${name.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }

@@ -125,6 +125,12 @@ function zoneOffsetForLocal(local: LocalTime, timeZone: string): number {
   return candidates[candidates.length - 1]!;
 }
 
+/** The instant a wall-clock time in `timeZone` stands for (the first of a repeated hour, after a skipped one). */
+export function localTimeToEpochMs(local: LocalTime, timeZone: string): number {
+  const wallMs = Date.UTC(local.year, local.month - 1, local.day, local.hour, local.minute, local.second);
+  return wallMs - zoneOffsetForLocal(local, timeZone) * 60_000;
+}
+
 /** Days before each month in a non-leap year. */
 const DAYS_BEFORE_MONTH = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
 

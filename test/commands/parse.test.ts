@@ -43,7 +43,7 @@ describe('p1logger parse', () => {
   it('a missing file is a clear one-line error, exit 2', async () => {
     const result = await runCli(['parse', path.join(fixtureDir, 'nope.txt')]);
     expect(result.code).toBe(2);
-    expect(result.stderr.trim().split('\n')).toEqual([`p1logger parse: no such file: ${path.join(fixtureDir, 'nope.txt')}`]);
+    expect(result.stderr.trim().split('\n')).toEqual([`p1logger parse: P1_FILE_NOT_FOUND: no such file: ${path.join(fixtureDir, 'nope.txt')}`]);
   });
 
   it('an unknown option is a usage error, exit 2', async () => {

@@ -29,6 +29,19 @@ describe('retry policy', () => {
     expect(retryDelay({ attempt: 1, kind: 'slow' }, policy, () => 0.999999)).toBe(299_999);
   });
 
+  it('a sink not ready yet (404: database, bucket or feed missing) is retried within 30 s for its first 5 minutes, then slowly', () => {
+    for (const r of [0, 0.5, 0.999999]) {
+      for (const failingForMs of [0, 60_000, 299_999]) {
+        const delay = retryDelay({ attempt: 3, kind: 'not-found', failingForMs }, policy, () => r);
+        expect(delay).toBeGreaterThanOrEqual(15_000);
+        expect(delay).toBeLessThanOrEqual(30_000);
+      }
+      expect(retryDelay({ attempt: 30, kind: 'not-found', failingForMs: 300_000 }, policy, () => r)).toBe(retryDelay({ attempt: 30, kind: 'slow' }, policy, () => r));
+    }
+    // Never slower than the sink's own cap.
+    expect(retryDelay({ attempt: 1, kind: 'not-found', failingForMs: 0 }, { ...policy, capMs: 2000 }, () => 0.999999)).toBeLessThanOrEqual(2000);
+  });
+
   it('defaults: 1 s base, 5 min cap', () => {
     expect(DEFAULT_RETRY_POLICY.baseMs).toBe(1000);
     expect(DEFAULT_RETRY_POLICY.capMs).toBe(300_000);

@@ -36,8 +36,10 @@ class HoldingProxy {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         void (async () => {
-          const nth = ++this.writes;
-          const answer = await fetch(`${this.target}${req.url ?? '/'}`, { method: req.method ?? 'POST', body: Buffer.concat(chunks) });
+          // Only writes are counted (the sink also sends a CREATE DATABASE to /query first).
+          const nth = req.url?.startsWith('/write') === true ? ++this.writes : 0;
+          const headers = req.headers['content-type'] === undefined ? {} : { 'content-type': req.headers['content-type'] };
+          const answer = await fetch(`${this.target}${req.url ?? '/'}`, { method: req.method ?? 'POST', body: Buffer.concat(chunks), headers });
           const body = await answer.text();
           if (nth === this.holdNth) {
             this.held.push(res);

@@ -1,4 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Uploader } from '../../src/delivery/uploader.js';
+import { Queue } from '../../src/queue/queue.js';
+import { captureLog, until } from '../sources/log-capture.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isP1Error } from '../../src/errors.js';
 import type { QueueRecord } from '../../src/queue/types.js';
@@ -78,10 +84,12 @@ describe('InfluxDB 1.x sink against a real influxd 1.6', () => {
     expect(await count()).toBe(before);
   });
 
-  it('a missing database is P1_SINK_NOT_FOUND naming the database', async () => {
-    const error = await new InfluxV1Sink({ spec: spec('nope') }).send(records()).catch((e: unknown) => e);
-    expect(isP1Error(error, 'P1_SINK_NOT_FOUND')).toBe(true);
-    expect((error as Error).message).toMatch(/HTTP 404: database not found: "nope"/);
+  it('a missing database is created at the first write (as Telegraf does), then written to', async () => {
+    const sink = new InfluxV1Sink({ spec: spec('created') });
+    await sink.send(records());
+    const databases = await influxd.query('SHOW DATABASES');
+    expect(databases[0]!.values.map((row) => row[0])).toContain('created');
+    expect((await influxd.rows('created', 'electricity')).length).toBeGreaterThan(0);
   });
 
   it('a field type conflict is P1_SINK_REJECTED with the server reason', async () => {
@@ -100,5 +108,62 @@ describe('InfluxDB 1.x sink against a real influxd 1.6', () => {
     const error = await sink.send(records()).catch((e: unknown) => e);
     expect(isP1Error(error, 'P1_SINK_UNAVAILABLE')).toBe(true);
     expect((error as Error).message).toMatch(/ECONNREFUSED/);
+  });
+});
+
+describe('a missing database with authentication on', () => {
+  let secured: Influxd;
+  const admin = { username: 'admin', password: 'admin-pw-4821' };
+  const writer = { username: 'writer', password: 'writer-pw-9137' };
+  beforeAll(async () => {
+    secured = await Influxd.start({ auth: true });
+    await secured.query(`CREATE USER ${admin.username} WITH PASSWORD '${admin.password}' WITH ALL PRIVILEGES`);
+    await secured.query(`CREATE USER ${writer.username} WITH PASSWORD '${writer.password}'`, undefined, admin);
+  });
+  afterAll(async () => {
+    await secured?.close();
+  });
+  const securedSpec = (db: string): InfluxV1Spec => parseSinkSpec(`influxdb-v1:${secured.url}?db=${db}`) as InfluxV1Spec;
+
+  it('an admin user: created and written', async () => {
+    await new InfluxV1Sink({ spec: securedSpec('by_admin'), ...admin }).send(records());
+    expect((await secured.query('SELECT count(import_t1) FROM electricity', 'by_admin', admin))[0]!.values[0]![1]).toBeGreaterThan(0);
+  });
+
+  it('a user without the right: P1_SINK_NOT_FOUND saying it could not be created, why, and what to do', async () => {
+    const error = await new InfluxV1Sink({ spec: securedSpec('energy'), ...writer }).send(records()).catch((e: unknown) => e);
+    expect(isP1Error(error, 'P1_SINK_NOT_FOUND')).toBe(true);
+    const message = (error as Error).message;
+    expect(message).toMatch(/HTTP 404: database not found: "energy"/);
+    expect(message).toContain('could not create it');
+    expect(message).toContain('requires admin privilege');
+    expect(message).toContain('CREATE DATABASE "energy"');
+    expect(message).not.toContain(writer.password);
+    // Once someone with the right created it, the same sink writes.
+    await secured.query('CREATE DATABASE "energy"', undefined, admin);
+    await secured.query('GRANT WRITE ON "energy" TO "writer"', undefined, admin);
+    const sink = new InfluxV1Sink({ spec: securedSpec('energy'), ...writer });
+    await sink.send(records());
+    expect((await secured.query('SELECT count(import_t1) FROM electricity', 'energy', admin))[0]!.values[0]![1]).toBeGreaterThan(0);
+  });
+
+  it('the uploader retries a missing database within 30 s (not the 2.5-5 minutes of a refused password)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'p1v1-'));
+    const queue = await Queue.open(dir, { retentionIntervalMs: 0 });
+    const log = captureLog();
+    const uploader = new Uploader({ name: 'home', sink: new InfluxV1Sink({ spec: securedSpec('later'), ...writer }), log: queue, logger: log.logger });
+    try {
+      for (const record of records()) await queue.append(record.raw, new Date(RECEIVED));
+      uploader.start();
+      await until(() => log.lines.some((l) => l.code === 'P1_SINK_NOT_FOUND'), 20_000, 'the first 404');
+      const retry = log.lines.find((l) => l.code === 'P1_SINK_NOT_FOUND')!;
+      expect(retry.retryInMs).toBeGreaterThanOrEqual(15_000);
+      expect(retry.retryInMs).toBeLessThanOrEqual(30_000);
+      expect(String(retry.error)).toContain('could not create it');
+    } finally {
+      await uploader.stop();
+      await queue.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

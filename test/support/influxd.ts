@@ -25,7 +25,8 @@ export class Influxd {
     this.url = `http://127.0.0.1:${port}`;
   }
 
-  static async start(): Promise<Influxd> {
+  /** `auth: true` turns authentication on (create the first user, an admin, with `query` before anything else). */
+  static async start(options: { auth?: boolean } = {}): Promise<Influxd> {
     const dir = await mkdtemp(join(tmpdir(), 'p1logger-influxd-'));
     const port = await freePort();
     const rpcPort = await freePort();
@@ -43,6 +44,7 @@ export class Influxd {
         '  query-log-enabled = false',
         '[http]',
         `  bind-address = "127.0.0.1:${port}"`,
+        `  auth-enabled = ${options.auth === true}`,
         '  log-enabled = false',
         '[monitor]',
         '  store-enabled = false',
@@ -94,10 +96,11 @@ export class Influxd {
   }
 
   /** InfluxQL through POST /query; times in RFC 3339. Returns the series of the first statement. */
-  async query(q: string, db?: string): Promise<InfluxSeries[]> {
+  async query(q: string, db?: string, auth?: { username: string; password: string }): Promise<InfluxSeries[]> {
     const params = new URLSearchParams({ q });
     if (db !== undefined) params.set('db', db);
-    const response = await fetch(`${this.url}/query`, { method: 'POST', body: params });
+    const headers: Record<string, string> = auth === undefined ? {} : { authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` };
+    const response = await fetch(`${this.url}/query`, { method: 'POST', body: params, headers });
     const body = (await response.json()) as { results?: Array<{ series?: InfluxSeries[]; error?: string }>; error?: string };
     const result = body.results?.[0];
     if (!response.ok || body.error !== undefined || result?.error !== undefined) {
