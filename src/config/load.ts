@@ -13,7 +13,7 @@ import type { Secret } from './secret.js';
 export const DEFAULT_CONFIG_PATH = '/etc/p1logger/config.yaml';
 
 /** A sink as the uploaders get it: secrets resolved (and still masked when printed or logged). */
-export type SinkConfig = Omit<ParsedSink, 'token' | 'password'> & { token?: Secret; password?: Secret };
+export type SinkConfig = Omit<ParsedSink, 'token' | 'password' | 'ca'> & { token?: Secret; password?: Secret; ca?: Secret };
 /** The effective configuration of a running p1logger. */
 export type Config = Omit<ParsedConfig, 'sinks'> & { sinks: SinkConfig[] };
 
@@ -74,12 +74,13 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
 
   const sinks: SinkConfig[] = [];
   for (const [i, sink] of parsed.sinks.entries()) {
-    const { token, password, ...rest } = sink;
+    const { token, password, ca, ...rest } = sink;
     const out: SinkConfig = { ...rest };
     if (options.resolveSecrets !== false) {
       const ctx = { env, cwd, configFile: inlineFrom(layers, file, ['sinks', i]) };
       if (token !== undefined) out.token = await resolveSecret(token, `sinks[${i}].token`, ctx);
       if (password !== undefined) out.password = await resolveSecret(password, `sinks[${i}].password`, ctx);
+      if (ca !== undefined) out.ca = await resolveSecret(ca, `sinks[${i}].ca`, ctx);
     }
     sinks.push(out);
   }

@@ -10,7 +10,7 @@ export interface SnapshotParts {
   /** Framer counters (the service's acquisition counters have the same names). */
   counters: FramerStats;
   queue: QueueStatus;
-  uploaders: ReadonlyArray<Pick<UploaderStats, 'name' | 'state' | 'retries' | 'lastError'>>;
+  uploaders: ReadonlyArray<Pick<UploaderStats, 'name' | 'state' | 'retries' | 'skipped' | 'lastError'>>;
   /** Receive time of the last good telegram (LiveFeed.lastTelegramAt). */
   lastTelegramAt: string | null;
   /** LiveFeed.intervalSeconds. */
@@ -33,6 +33,7 @@ export function statusSnapshot(parts: SnapshotParts): StatusSnapshot {
       retries: u.retries,
       deadLetters: c?.deadLetters ?? 0,
       dropped: c?.dropped ?? 0,
+      skipped: u.skipped,
       lastError: u.lastError,
     };
   });

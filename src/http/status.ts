@@ -18,6 +18,8 @@ export interface SinkStatus {
   deadLetters: number;
   /** Removed by retention before this sink had them. */
   dropped: number;
+  /** Passed over since start because the sink takes only the newest (`publish: latest`). */
+  skipped: number;
   lastError: string | null;
 }
 

@@ -206,6 +206,13 @@ export class Queue implements TelegramLog {
     return out;
   }
 
+  async newest(): Promise<QueueRecord | null> {
+    const db = await this.ready();
+    if (this.lastSeq === null) return null;
+    const value: unknown = await db.get(keys.recordKey(this.lastSeq));
+    return value === undefined ? null : asRecord(value);
+  }
+
   /** Scans in seq order and filters on receive time: clocks of devices without RTC can jump, so time is no index. */
   async readRange(range: { from?: Date; to?: Date; afterSeq?: number; limit: number }): Promise<QueueRecord[]> {
     const db = await this.ready();

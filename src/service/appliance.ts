@@ -4,7 +4,10 @@ import type { Logger } from '../log.js';
 import type { QueueRecord } from '../queue/types.js';
 import type { Service } from './service.js';
 import { sinkFromConfig } from '../sinks/create.js';
+import { mqttDiscovery } from '../sinks/mqtt/wiring.js';
+import { defaultPublishPolicy } from '../sinks/sink.js';
 import { parseTelegram } from '../telegram/parse.js';
+import { DEFAULT_RETRY_POLICY } from '../delivery/retry-policy.js';
 import { Uploader } from '../delivery/uploader.js';
 
 /** What `p1logger run` adds around acquisition: one uploader per sink, the status server, the live feed. */
@@ -23,19 +26,24 @@ export interface Appliance {
 export async function addAppliance(service: Service, config: Config, logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<Appliance> {
   const live = new LiveFeed();
   const uploaders: Uploader[] = [];
+  const discovery = await mqttDiscovery(config, { dataDir: service.queue.dataDir, env, logger });
   for (const sinkConfig of config.sinks) {
-    const sink = await sinkFromConfig(sinkConfig, { env, timeZone: config.timeZone });
+    const retry = { ...DEFAULT_RETRY_POLICY, capMs: sinkConfig.maxRetryDelaySeconds * 1000 };
+    const sink = await sinkFromConfig(sinkConfig, { env, timeZone: config.timeZone, logger, retry, ...discovery.sinkOptions(sinkConfig) });
     const uploader = new Uploader({
       name: sinkConfig.name,
       sink,
       log: service.queue,
       batchSize: sinkConfig.batchSize,
-      retry: { capMs: sinkConfig.maxRetryDelaySeconds * 1000 },
+      retry,
+      publish: sinkConfig.publish ?? defaultPublishPolicy(sink.kind),
       logger,
     });
     uploaders.push(uploader);
     service.add(uploader);
   }
+  // Started before the uploaders (whose mqtt sinks wait for it), without holding up acquisition.
+  if (discovery.removal !== undefined) service.add(discovery.removal);
 
   let server: StatusServer | null = null;
   if (config.http.enabled) {

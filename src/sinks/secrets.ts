@@ -8,6 +8,8 @@ export interface SinkSecrets {
   token?: string;
   username?: string;
   password?: string;
+  /** PEM of a CA to trust (MQTT over TLS to a self-signed broker). */
+  ca?: string;
 }
 
 /** What the configuration file gave for a sink (config/load.ts resolved its references already). */
@@ -15,6 +17,7 @@ export interface ConfiguredSecrets {
   token?: Secret | undefined;
   username?: string | undefined;
   password?: Secret | undefined;
+  ca?: Secret | undefined;
 }
 
 /** The environment variables a sink's credentials default to; `NAME_FILE` names a file holding the value. */
@@ -23,6 +26,9 @@ export const SECRET_ENV = {
   influxUsername: 'INFLUX_USERNAME',
   influxPassword: 'INFLUX_PASSWORD',
   cosmApiKey: 'COSM_API_KEY',
+  mqttUsername: 'MQTT_USERNAME',
+  mqttPassword: 'MQTT_PASSWORD',
+  mqttCa: 'MQTT_CA',
 } as const;
 
 interface Context {
@@ -45,7 +51,8 @@ async function fromEnv(name: string, ctx: Context): Promise<string | undefined> 
 
 /**
  * A sink's credentials: the configuration's first, else the environment's (INFLUX_TOKEN; INFLUX_USERNAME and
- * INFLUX_PASSWORD; COSM_API_KEY; each also as NAME_FILE). A Cosm feed without an API key is a configuration error.
+ * INFLUX_PASSWORD; COSM_API_KEY; MQTT_USERNAME, MQTT_PASSWORD and MQTT_CA; each also as NAME_FILE). A Cosm feed
+ * without an API key is a configuration error.
  */
 export async function resolveSinkSecrets(
   spec: SinkSpec,
@@ -78,6 +85,15 @@ export async function resolveSinkSecrets(
         );
       }
       out.token = key;
+      break;
+    }
+    case 'mqtt': {
+      const username = configured.username ?? ctx.env[SECRET_ENV.mqttUsername];
+      if (username !== undefined && username !== '') out.username = username;
+      const password = configured.password?.reveal() ?? (await fromEnv(SECRET_ENV.mqttPassword, ctx));
+      if (password !== undefined) out.password = password;
+      const ca = configured.ca?.reveal() ?? (await fromEnv(SECRET_ENV.mqttCa, ctx));
+      if (ca !== undefined) out.ca = ca;
       break;
     }
   }

@@ -142,6 +142,7 @@ function renderSinks(sinks) {
     cell(tr, String(s.retries));
     cell(tr, String(s.deadLetters));
     cell(tr, String(s.dropped));
+    cell(tr, String(s.skipped));
     cell(tr, s.lastError || '', 'error');
     body.appendChild(tr);
   }
