@@ -26,13 +26,13 @@ export interface MeterModel {
 
 /**
  * A telegram's header line (`/ISK5\2M550T-1012`) -> manufacturer and model. After the flag id comes one
- * character for the baud rate and, in IEC 62056-21 mode D, an optional `\` plus one enhancement character; the
+ * character for the baud rate and, in IEC 62056-21 mode D, an optional `\` plus one enhancement digit; the
  * rest is the meter's identification. Pure.
  */
 export function meterModel(raw: string): MeterModel {
   const end = raw.search(/[\r\n]/);
   const header = (end === -1 ? raw : raw.slice(0, end)).replace(/^\//, '').trim();
   const flag = header.slice(0, 3);
-  const model = header.slice(4).replace(/^\\./, '').trim();
+  const model = header.slice(4).replace(/^\\\d?/, '').trim();
   return { manufacturer: MANUFACTURERS.get(flag.toUpperCase()) ?? (flag === '' ? 'unknown' : flag), model: model === '' ? header : model };
 }
