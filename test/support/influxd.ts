@@ -21,11 +21,13 @@ export class Influxd {
     readonly dir: string,
     readonly port: number,
     private readonly server: ChildServer,
+    private readonly admin: { username: string; password: string } | undefined,
   ) {
     this.url = `http://127.0.0.1:${port}`;
   }
 
-  static async start(): Promise<Influxd> {
+  /** `admin`: authentication on, with this admin user (created first, as InfluxDB 1.x allows while it has none). */
+  static async start(options: { admin?: { username: string; password: string } } = {}): Promise<Influxd> {
     const dir = await mkdtemp(join(tmpdir(), 'p1logger-influxd-'));
     const port = await freePort();
     const rpcPort = await freePort();
@@ -44,6 +46,7 @@ export class Influxd {
         '[http]',
         `  bind-address = "127.0.0.1:${port}"`,
         '  log-enabled = false',
+        `  auth-enabled = ${options.admin === undefined ? 'false' : 'true'}`,
         '[monitor]',
         '  store-enabled = false',
         '[continuous_queries]',
@@ -57,9 +60,13 @@ export class Influxd {
     );
     const url = `http://127.0.0.1:${port}`;
     const server = new ChildServer('influxd', ['-config', config], async () => (await fetch(`${url}/ping`)).status === 204, 'influxd');
-    const influxd = new Influxd(dir, port, server);
+    const influxd = new Influxd(dir, port, server, options.admin);
     try {
       await server.start();
+      if (options.admin !== undefined) {
+        const { username, password } = options.admin;
+        await fetch(`${url}/query`, { method: 'POST', body: new URLSearchParams({ q: `CREATE USER "${username}" WITH PASSWORD '${password}' WITH ALL PRIVILEGES` }) });
+      }
     } catch (error) {
       await rm(dir, { recursive: true, force: true });
       throw error;
@@ -97,7 +104,9 @@ export class Influxd {
   async query(q: string, db?: string): Promise<InfluxSeries[]> {
     const params = new URLSearchParams({ q });
     if (db !== undefined) params.set('db', db);
-    const response = await fetch(`${this.url}/query`, { method: 'POST', body: params });
+    const headers: Record<string, string> =
+      this.admin === undefined ? {} : { authorization: `Basic ${Buffer.from(`${this.admin.username}:${this.admin.password}`).toString('base64')}` };
+    const response = await fetch(`${this.url}/query`, { method: 'POST', body: params, headers });
     const body = (await response.json()) as { results?: Array<{ series?: InfluxSeries[]; error?: string }>; error?: string };
     const result = body.results?.[0];
     if (!response.ok || body.error !== undefined || result?.error !== undefined) {
