@@ -16,7 +16,7 @@ import { Secret } from './secret.js';
 export const DEFAULT_CONFIG_PATH = '/etc/p1logger/config.yaml';
 
 /** A sink as the uploaders get it: secrets resolved (and still masked when printed or logged). */
-export type SinkConfig = Omit<ParsedSink, 'token' | 'password'> & { token?: Secret; password?: Secret };
+export type SinkConfig = Omit<ParsedSink, 'token' | 'password' | 'ca'> & { token?: Secret; password?: Secret; ca?: Secret };
 /** The effective configuration of a running p1logger. */
 export type Config = Omit<ParsedConfig, 'sinks' | 'decryptionKey' | 'authenticationKey'> & {
   sinks: SinkConfig[];
@@ -79,7 +79,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
     for (const [i, raw] of rawSinks.entries()) {
       const sink = await resolveSinkConfig(raw, i, { env, cwd, configFile: inlineFrom(layers, file, ['sinks', i]) }, where, issues);
       if (result.success) {
-        const { token: _token, password: _password, ...rest } = result.data.sinks[i]!;
+        const { token: _token, password: _password, ca: _ca, ...rest } = result.data.sinks[i]!;
         sinks.push({ ...rest, ...sink, ...credentialsOutOfUrl(rest.url, rest.username, sink.password) });
       }
     }
@@ -112,7 +112,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   const config: Config = {
     ...settings,
     ...meterKeys,
-    sinks: allSecrets ? sinks : parsed.sinks.map(({ token: _t, password: _p, ...rest }) => ({ ...rest, url: withoutUserInfo(rest.url) })),
+    sinks: allSecrets ? sinks : parsed.sinks.map(({ token: _t, password: _p, ca: _c, ...rest }) => ({ ...rest, url: withoutUserInfo(rest.url) })),
   };
   return { config, parsed, file: file?.path ?? null, warnings };
 }
@@ -127,11 +127,11 @@ async function resolveSinkConfig(
   ctx: SecretContext,
   where: (path: readonly PropertyKey[]) => string,
   issues: ConfigIssue[],
-): Promise<Pick<SinkConfig, 'token' | 'password'>> {
+): Promise<Pick<SinkConfig, 'token' | 'password' | 'ca'>> {
   if (!isPlainObject(raw)) return {};
-  const out: Pick<SinkConfig, 'token' | 'password'> = {};
+  const out: Pick<SinkConfig, 'token' | 'password' | 'ca'> = {};
   let complete = true;
-  for (const key of ['token', 'password'] as const) {
+  for (const key of ['token', 'password', 'ca'] as const) {
     const ref = secretRef.safeParse(raw[key]);
     if (raw[key] === undefined || !ref.success) continue;
     try {
@@ -150,7 +150,7 @@ async function resolveSinkConfig(
   }
   if (!complete) return out;
   const username = typeof raw.username === 'string' ? raw.username : undefined;
-  const { problems } = await checkSinkSecrets(spec, { token: out.token, username, password: out.password }, { env: ctx.env, cwd: ctx.cwd });
+  const { problems } = await checkSinkSecrets(spec, { token: out.token, username, password: out.password, ca: out.ca }, { env: ctx.env, cwd: ctx.cwd });
   for (const p of problems) {
     issues.push(secretIssue(p.variable ?? where(['sinks', index]), `sinks[${index}].${p.field}`, p.problem, p.code));
   }

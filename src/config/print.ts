@@ -16,7 +16,7 @@ export function effectiveConfigYaml(parsed: ParsedConfig): string {
   const comments: Array<{ path: (string | number)[]; text: string }> = [];
   const sinks = parsed.sinks.map((sink, i) => {
     const out: Record<string, unknown> = { ...sink, url: redactUrl(sink.url) };
-    for (const key of ['token', 'password'] as const) {
+    for (const key of ['token', 'password', 'ca'] as const) {
       const ref = sink[key];
       if (ref === undefined) continue;
       out[key] = MASK;

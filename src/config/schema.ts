@@ -24,8 +24,14 @@ function meta(m: FieldMeta): FieldMeta {
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** An MQTT topic to publish under: no wildcards, no empty level at either end. */
+const MQTT_TOPIC = /^(?!\/)[^#+]*[^#+/]$/;
 const SINK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export function isMqttUrl(url: string): boolean {
+  return /^mqtts?:\/\//.test(url);
+}
 
 function isTimeZone(zone: string): boolean {
   try {
@@ -60,6 +66,38 @@ export const secretRef = z.union(
 );
 export type SecretRef = z.output<typeof secretRef>;
 
+/** An mqtt sink's own settings (`sinks[].mqtt`); absent, every default applies. */
+export const mqttSettingsSchema = z.strictObject({
+  topic: z.string().regex(MQTT_TOPIC).optional().meta(meta({
+    description: 'Topic prefix of the state and status messages. Default: `p1logger/<meter id>`.',
+    allowed: 'an MQTT topic without wildcards (+, #) and without a leading or trailing /',
+  })),
+  clientId: z.string().min(1).max(256).optional().meta(meta({
+    description: 'MQTT client id. Default: `p1logger-<meter id>`.',
+    allowed: '1-256 characters',
+  })),
+  protocol: z
+    .preprocess((value) => (typeof value === 'number' ? String(value) : value), z.enum(['3.1.1', '5']))
+    .default('3.1.1')
+    .meta(meta({
+      description: 'MQTT protocol version.',
+      allowed: '3.1.1 or 5',
+    })),
+  keepaliveSeconds: z.int().min(0).max(65_535).default(60).meta(meta({
+    description: 'Keep-alive interval (0: none); an MQTT 5 broker may set its own.',
+    allowed: 'an integer number of seconds from 0 to 65535',
+  })),
+  discovery: z.boolean().default(true).meta(meta({
+    description: 'Home Assistant MQTT discovery: a sensor per quantity the meter sends. Turning it off (or removing the sink) removes the sensors on the next start.',
+    allowed: 'true or false',
+  })),
+  discoveryPrefix: z.string().regex(MQTT_TOPIC).default('homeassistant').meta(meta({
+    description: 'Home Assistant\'s discovery prefix (its MQTT integration\'s setting).',
+    allowed: 'an MQTT topic without wildcards',
+  })),
+});
+export type MqttSettings = z.output<typeof mqttSettingsSchema>;
+
 const sinkSchema = z.strictObject({
   name: z
     .string()
@@ -73,7 +111,7 @@ const sinkSchema = z.strictObject({
     .superRefine(parsedBy(parseSinkSpec))
     .meta(meta({
       description: 'Where to send: the sink spec (see "Sinks").',
-      allowed: 'influxdb:URL?org=O&bucket=B | influxdb-v1:URL?db=D[&rp=R] | cosm:URL/v2/feeds/FEED',
+      allowed: 'influxdb:URL?org=O&bucket=B | influxdb-v1:URL?db=D[&rp=R] | cosm:URL/v2/feeds/FEED | mqtt://HOST[:PORT] | mqtts://HOST[:PORT]',
     })),
   token: secretRef.optional().meta(meta({
     description: 'InfluxDB v2 API token, or the Cosm API key (`X-ApiKey`). Default: `INFLUX_TOKEN` / `COSM_API_KEY` from the environment.',
@@ -81,14 +119,24 @@ const sinkSchema = z.strictObject({
     secret: true,
   })),
   username: z.string().min(1).optional().meta(meta({
-    description: 'InfluxDB 1.x user name. Default: `INFLUX_USERNAME` from the environment.',
+    description: 'InfluxDB 1.x or MQTT user name. Default: `INFLUX_USERNAME` / `MQTT_USERNAME` from the environment.',
     allowed: 'a non-empty string',
   })),
   password: secretRef.optional().meta(meta({
-    description: 'InfluxDB 1.x password. Default: `INFLUX_PASSWORD` from the environment.',
+    description: 'InfluxDB 1.x or MQTT password. Default: `INFLUX_PASSWORD` / `MQTT_PASSWORD` from the environment.',
     allowed: SECRET_ALLOWED,
     secret: true,
   })),
+  ca: secretRef.optional().meta(meta({
+    description: 'MQTT over TLS (`mqtts://`): the CA certificate (PEM) that signed the broker\'s certificate, for a self-signed broker. Default: `MQTT_CA` from the environment; the system\'s CAs otherwise.',
+    allowed: SECRET_ALLOWED,
+    secret: true,
+  })),
+  publish: z.enum(['all', 'latest']).optional().meta(meta({
+    description: 'What the sink is sent after an outage: `all` stored telegrams, in order; or only the `latest`, skipping the backlog (the skipped are counted on the status page and /metrics; MQTT state then retained). Default: `latest` for mqtt sinks, `all` for the others.',
+    allowed: 'all or latest',
+  })),
+  mqtt: mqttSettingsSchema.optional(),
   batchSize: z.int().min(1).max(100_000).default(500).meta(meta({
     description: 'Telegrams per request (capped at the API limit of the sink).',
     allowed: 'an integer from 1 to 100000',
@@ -199,6 +247,12 @@ export const configSchema = z.strictObject({
           ctx.addIssue({ code: 'custom', path: [i, 'name'], input: sink.name, message: 'duplicate sink name', params: { allowed: 'a name no other sink has' } });
         }
         seen.add(sink.name);
+        if (!isMqttUrl(sink.url)) {
+          for (const key of ['mqtt', 'ca'] as const) {
+            if (sink[key] === undefined) continue;
+            ctx.addIssue({ code: 'custom', path: [i, key], input: key, message: `${key} is only for mqtt sinks`, params: { allowed: 'leave it out, or use an mqtt:// or mqtts:// url' } });
+          }
+        }
       });
     })
     .meta(meta({

@@ -3,7 +3,7 @@ import pRetry from 'p-retry';
 import { silentLogger, type Logger } from '../log.js';
 import type { QueueRecord, TelegramLog } from '../queue/types.js';
 import { backoffDelay, DEFAULT_RETRY_POLICY, retryDelay, type RetryPolicy } from './retry-policy.js';
-import { isSinkError, type SendResult, type Sink, type SinkError } from '../sinks/sink.js';
+import { isSinkError, type PublishPolicy, type SendResult, type Sink, type SinkError } from '../sinks/sink.js';
 
 /** ok: delivering; retrying: transient failures (network, 5xx, 429) being retried; failing: refused (401/403/404). */
 export type SinkState = 'ok' | 'retrying' | 'failing';
@@ -25,6 +25,8 @@ export interface UploaderStats {
   retries: number;
   /** Records parked for this sink, in the queue. */
   deadLetters: number;
+  /** Records passed over since start because the sink takes only the latest (`publish: latest`). */
+  skipped: number;
   /** Message of the last failure: sink, status, the server's reason; never a credential. */
   lastError: string | null;
   lastErrorCode: string | null;
@@ -51,9 +53,9 @@ export interface DeliveryHooks {
  * unclassified) with exponential backoff and full jitter, Retry-After honoured; 401/403 slowly, at about the
  * cap; 404 within 30 s for 5 minutes (a database being created), then slowly. A rejection (P1_SINK_REJECTED) is not retried: it is thrown for `deliver` to isolate.
  */
-async function sendRetrying(records: readonly QueueRecord[], hooks: DeliveryHooks): Promise<SendResult> {
+async function sendRetrying(attempt: () => Promise<SendResult>, hooks: DeliveryHooks, beforeRetry?: () => Promise<void>): Promise<SendResult> {
   let firstNotFoundAt: number | undefined;
-  return pRetry(() => hooks.sink.send(records, hooks.signal), {
+  return pRetry(attempt, {
     retries: Number.POSITIVE_INFINITY,
     // The delay is ours (retry-policy.ts), waited for in shouldRetry: p-retry's own would not honour Retry-After.
     minTimeout: 0,
@@ -77,6 +79,7 @@ async function sendRetrying(records: readonly QueueRecord[], hooks: DeliveryHook
       );
       hooks.onRetry?.(error, attemptNumber, delayMs);
       await sleep(delayMs, undefined, { signal: hooks.signal });
+      await beforeRetry?.();
       return true;
     },
   });
@@ -90,7 +93,7 @@ async function sendRetrying(records: readonly QueueRecord[], hooks: DeliveryHook
 export async function deliver(records: readonly QueueRecord[], hooks: DeliveryHooks): Promise<void> {
   if (records.length === 0) return;
   try {
-    const result = await sendRetrying(records, hooks);
+    const result = await sendRetrying(() => hooks.sink.send(records, hooks.signal), hooks);
     hooks.onSuccess?.(result, records);
   } catch (error) {
     if (!isSinkError(error) || error.code !== 'P1_SINK_REJECTED' || hooks.signal.aborted) throw error;
@@ -112,6 +115,8 @@ export interface UploaderOptions {
   /** Records per send; capped at what the sink's API admits. Default 500 (see DEFAULT_BATCH_RECORDS). */
   batchSize?: number;
   retry?: Partial<RetryPolicy>;
+  /** `all` (default): every record, in order; `latest`: only the newest, the backlog skipped and counted. */
+  publish?: PublishPolicy;
   /** While caught up, how often to look for new records when nobody calls notify(). Default 1000 ms. */
   pollIntervalMs?: number;
   logger?: Logger;
@@ -141,6 +146,7 @@ export class Uploader {
   private readonly policy: RetryPolicy;
   private readonly pollIntervalMs: number;
   private readonly pipeline: number;
+  private readonly publish: PublishPolicy;
   private readonly logger: Logger;
   private readonly random: () => number;
   private readonly figures: UploaderStats;
@@ -157,6 +163,7 @@ export class Uploader {
     this.policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
     this.pipeline = Math.max(1, options.sink.maxInFlight);
+    this.publish = options.publish ?? 'all';
     this.logger = (options.logger ?? silentLogger()).child({ component: 'uploader', sink: options.name });
     this.random = options.random ?? Math.random;
     this.figures = {
@@ -169,6 +176,7 @@ export class Uploader {
       requests: 0,
       retries: 0,
       deadLetters: 0,
+      skipped: 0,
       lastError: null,
       lastErrorCode: null,
       lastErrorAt: null,
@@ -224,6 +232,12 @@ export class Uploader {
       try {
         cursor ??= await this.log.cursor(this.name);
         this.figures.cursor = cursor;
+        if (this.publish === 'latest') {
+          cursor = await this.deliverNewest(cursor, hooks);
+          failures = 0;
+          await this.idle(signal);
+          continue;
+        }
         let readTo = cursor;
         for (;;) {
           // Up to `pipeline` batches on the way while the sink is healthy (our parsing overlaps the server's
@@ -258,6 +272,39 @@ export class Uploader {
       }
     }
     this.logger.info({ cursor: this.figures.cursor, sent: this.figures.sent }, 'uploader stopped');
+  }
+
+  /**
+   * `publish: latest`: sends only the newest record and acknowledges everything up to it, counting what it passed
+   * over (records retention removed first are counted as dropped instead). Each attempt sends what is newest at
+   * that moment, so after an outage the sink gets one reading, the current one, not the one that was newest when
+   * the outage began.
+   */
+  private async deliverNewest(cursor: number, hooks: DeliveryHooks): Promise<number> {
+    let newest = await this.log.newest();
+    while (newest !== null && newest.seq > cursor) {
+      let record = newest;
+      try {
+        const result = await sendRetrying(() => this.sink.send([record], hooks.signal), hooks, async () => {
+          record = (await this.log.newest()) ?? record;
+        });
+        this.onSuccess(result, [record]);
+      } catch (error) {
+        if (!isSinkError(error) || error.code !== 'P1_SINK_REJECTED' || hooks.signal.aborted) throw error;
+        await this.onRejected(record, error);
+      }
+      const oldest = (await this.log.readAfter(cursor, 1))[0];
+      const skipped = oldest === undefined ? 0 : Math.max(0, record.seq - oldest.seq);
+      await this.log.ack(this.name, record.seq);
+      cursor = record.seq;
+      this.figures.cursor = cursor;
+      if (skipped > 0) {
+        this.figures.skipped += skipped;
+        this.logger.info({ skipped, seq: record.seq }, 'sent the newest telegram only (publish: latest); the older ones are skipped');
+      }
+      newest = await this.log.newest();
+    }
+    return cursor;
   }
 
   private idle(signal: AbortSignal): Promise<void> {

@@ -95,6 +95,7 @@ export function renderMetrics(report: StatusReport): string {
     { name: 'p1logger_sink_retries_total', help: 'Failed send attempts that were retried.', type: 'counter', samples: perSink((s) => s.retries) },
     { name: 'p1logger_sink_dead_letters', help: 'Telegrams the sink refused, parked with the reason.', type: 'gauge', samples: perSink((s) => s.deadLetters) },
     { name: 'p1logger_sink_dropped_total', help: 'Telegrams retention removed before the sink had them.', type: 'counter', samples: perSink((s) => s.dropped) },
+    { name: 'p1logger_sink_skipped_total', help: 'Telegrams passed over because the sink takes only the newest (publish: latest), since start.', type: 'counter', samples: perSink((s) => s.skipped) },
     {
       name: 'p1logger_sink_dropped_by_reason_total',
       help: 'The same by reason: age, size (maxBytes), freeSpace (the floor), diskFull.',

@@ -13,7 +13,7 @@ export interface SnapshotParts {
   /** Framer counters (the service's acquisition counters have the same names), and what the queue stored. */
   counters: FramerStats & { stored?: number; storeFailed?: number; decryptErrors?: number; keyMissing?: number };
   queue: QueueStatus;
-  uploaders: ReadonlyArray<Pick<UploaderStats, 'name' | 'state' | 'retries' | 'lastError'>>;
+  uploaders: ReadonlyArray<Pick<UploaderStats, 'name' | 'state' | 'retries' | 'skipped' | 'lastError'>>;
   /** Receive time of the last good telegram (LiveFeed.lastTelegramAt). */
   lastTelegramAt: string | null;
   /** LiveFeed.intervalSeconds. */
@@ -38,6 +38,7 @@ export function statusSnapshot(parts: SnapshotParts): StatusSnapshot {
       deadLetters: c?.deadLetters ?? 0,
       dropped: c?.dropped ?? 0,
       ...(c === undefined ? {} : { droppedByReason: c.droppedByReason }),
+      skipped: u.skipped,
       lastError: u.lastError,
     };
   });

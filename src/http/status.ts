@@ -21,6 +21,8 @@ export interface SinkStatus {
   dropped: number;
   /** The same by reason: too old, files over maxBytes, filesystem under its floor, a full disk. */
   droppedByReason?: Record<DropReason, number>;
+  /** Passed over since start because the sink takes only the newest (`publish: latest`). */
+  skipped: number;
   lastError: string | null;
 }
 

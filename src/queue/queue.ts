@@ -384,6 +384,14 @@ export class Queue implements TelegramLog {
     if (fresh > 0) this.log.error({ fromSeq: from, toSeq: to, records: to - from + 1, reason }, 'stored records could not be read: skipped');
   }
 
+  /** The last stored record (for sinks that publish only the newest reading), null while the log is empty. */
+  async newest(): Promise<QueueRecord | null> {
+    const db = await this.ready();
+    if (this.lastSeq === null) return null;
+    const value: unknown = await db.get(keys.recordKey(this.lastSeq), RECORD_VALUE);
+    return value === undefined ? null : this.corrected(decodeRecord(value));
+  }
+
   /** Scans in seq order and filters on receive time: clocks of devices without RTC can jump, so time is no index. */
   async readRange(range: { from?: Date; to?: Date; afterSeq?: number; limit: number }): Promise<QueueRecord[]> {
     const db = await this.ready();

@@ -87,6 +87,8 @@ export interface TelegramLog {
   append(raw: string, receivedAt?: Date, protocol?: FrameProtocol): Promise<QueueRecord>;
   /** Records with seq > after, in order, at most `limit`. */
   readAfter(after: number, limit: number): Promise<QueueRecord[]>;
+  /** The newest stored record (null when the log is empty): what a sink that publishes only the latest wants. */
+  newest(): Promise<QueueRecord | null>;
   /** Records received in [from, to), in order, at most `limit` after `afterSeq`. */
   readRange(range: { from?: Date; to?: Date; afterSeq?: number; limit: number }): Promise<QueueRecord[]>;
   cursor(sink: string): Promise<number>;

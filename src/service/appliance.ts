@@ -7,6 +7,9 @@ import { Relay } from '../relay/relay.js';
 import type { Service } from './service.js';
 import { sinkFromConfig } from '../sinks/create.js';
 import { frameTelegram } from '../frames/stored.js';
+import { mqttDiscovery } from '../sinks/mqtt/wiring.js';
+import { defaultPublishPolicy } from '../sinks/sink.js';
+import { DEFAULT_RETRY_POLICY } from '../delivery/retry-policy.js';
 import { Uploader } from '../delivery/uploader.js';
 
 /** What `p1logger run` adds around acquisition: one uploader per sink, the P1 relay, the status server, the live feed. */
@@ -27,19 +30,24 @@ export interface Appliance {
 export async function addAppliance(service: Service, config: Config, logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<Appliance> {
   const live = new LiveFeed();
   const uploaders: Uploader[] = [];
+  const discovery = await mqttDiscovery(config, { dataDir: service.queue.dataDir, env, logger });
   for (const sinkConfig of config.sinks) {
-    const sink = await sinkFromConfig(sinkConfig, { env, timeZone: config.timeZone });
+    const retry = { ...DEFAULT_RETRY_POLICY, capMs: sinkConfig.maxRetryDelaySeconds * 1000 };
+    const sink = await sinkFromConfig(sinkConfig, { env, timeZone: config.timeZone, logger, retry, ...discovery.sinkOptions(sinkConfig) });
     const uploader = new Uploader({
       name: sinkConfig.name,
       sink,
       log: service.queue,
       batchSize: sinkConfig.batchSize,
-      retry: { capMs: sinkConfig.maxRetryDelaySeconds * 1000 },
+      retry,
+      publish: sinkConfig.publish ?? defaultPublishPolicy(sink.kind),
       logger,
     });
     uploaders.push(uploader);
     service.add(uploader);
   }
+  // Started before the uploaders (whose mqtt sinks wait for it), without holding up acquisition.
+  if (discovery.removal !== undefined) service.add(discovery.removal);
 
   // Beside the uploaders, fed with what was stored: it never touches acquisition.
   const relay = config.relay.listen === undefined ? null : new Relay({ listen: config.relay.listen, maxClients: config.relay.maxClients, logger });

@@ -8,6 +8,8 @@ export interface SinkSecrets {
   token?: string;
   username?: string;
   password?: string;
+  /** PEM of a CA to trust (MQTT over TLS to a self-signed broker). */
+  ca?: string;
 }
 
 /** What the configuration file gave for a sink (config/load.ts resolved its references already). */
@@ -15,6 +17,7 @@ export interface ConfiguredSecrets {
   token?: Secret | undefined;
   username?: string | undefined;
   password?: Secret | undefined;
+  ca?: Secret | undefined;
 }
 
 /** The environment variables a sink's credentials default to; `NAME_FILE` names a file holding the value. */
@@ -23,6 +26,9 @@ export const SECRET_ENV = {
   influxUsername: 'INFLUX_USERNAME',
   influxPassword: 'INFLUX_PASSWORD',
   cosmApiKey: 'COSM_API_KEY',
+  mqttUsername: 'MQTT_USERNAME',
+  mqttPassword: 'MQTT_PASSWORD',
+  mqttCa: 'MQTT_CA',
 } as const;
 
 interface Context {
@@ -35,7 +41,7 @@ export interface SecretProblem {
   code: P1ErrorCode;
   /** The variable to fix (`INFLUX_PASSWORD_FILE`, `COSM_API_KEY`); undefined when it is the sink's own setting. */
   variable: string | undefined;
-  field: 'token' | 'username' | 'password';
+  field: 'token' | 'username' | 'password' | 'ca';
   problem: string;
 }
 
@@ -61,8 +67,9 @@ function setVariable(name: string, env: NodeJS.ProcessEnv): string | undefined {
 
 /**
  * A sink's credentials: the configuration's first, else the environment's (INFLUX_TOKEN; INFLUX_USERNAME and
- * INFLUX_PASSWORD; COSM_API_KEY; each also as NAME_FILE), with every problem found (a missing or open secret file,
- * a password without a user name, a Cosm feed without a key) rather than the first.
+ * INFLUX_PASSWORD; COSM_API_KEY; MQTT_USERNAME, MQTT_PASSWORD and MQTT_CA; each also as NAME_FILE), with every
+ * problem found (a missing or open secret file, a password without a user name, a Cosm feed without a key) rather
+ * than the first.
  */
 export async function checkSinkSecrets(
   spec: SinkSpec,
@@ -108,6 +115,15 @@ export async function checkSinkSecrets(
           problem: `cosm sink ${spec.url}/v2/feeds/${spec.feed} needs an API key: set ${SECRET_ENV.cosmApiKey} (or ${SECRET_ENV.cosmApiKey}_FILE naming a file only its owner can read), or the sink's token in the config file`,
         });
       }
+      break;
+    }
+    case 'mqtt': {
+      const username = configured.username ?? ctx.env[SECRET_ENV.mqttUsername];
+      if (username !== undefined && username !== '') out.username = username;
+      const password = configured.password?.reveal() ?? (await fromEnv(SECRET_ENV.mqttPassword, 'password', ctx, problems));
+      if (password !== undefined) out.password = password;
+      const ca = configured.ca?.reveal() ?? (await fromEnv(SECRET_ENV.mqttCa, 'ca', ctx, problems));
+      if (ca !== undefined) out.ca = ca;
       break;
     }
   }

@@ -25,6 +25,16 @@ export interface Sink {
   close(): Promise<void>;
 }
 
+/**
+ * What a sink is given after an outage: `all` stored telegrams in order, or only the `latest`, skipping (and
+ * counting) the backlog: what a live view such as Home Assistant wants. MQTT defaults to `latest`, the rest to `all`.
+ */
+export type PublishPolicy = 'all' | 'latest';
+
+export function defaultPublishPolicy(kind: Sink['kind']): PublishPolicy {
+  return kind === 'mqtt' ? 'latest' : 'all';
+}
+
 /** A failed send, classified (classify.ts). The message names the sink and the server's reason, never a secret. */
 export class SinkError extends P1Error {
   override name = 'SinkError';

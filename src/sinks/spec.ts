@@ -28,9 +28,19 @@ export interface CosmSpec {
   feed: string;
 }
 
-export type SinkSpec = InfluxV2Spec | InfluxV1Spec | CosmSpec;
+/** `mqtt://HOST[:PORT]` or `mqtts://HOST[:PORT]` (TLS): an MQTT broker (Mosquitto, Home Assistant's add-on, ...). */
+export interface MqttSpec {
+  kind: 'mqtt';
+  /** `mqtt://HOST:PORT` or `mqtts://HOST:PORT`, the port always written out (1883 and 8883 by default). */
+  url: string;
+  tls: boolean;
+  host: string;
+  port: number;
+}
 
-export const SINK_SPEC_FORMS = 'influxdb:URL?org=O&bucket=B | influxdb-v1:URL?db=D[&rp=R] | cosm:URL/v2/feeds/FEED_ID';
+export type SinkSpec = InfluxV2Spec | InfluxV1Spec | CosmSpec | MqttSpec;
+
+export const SINK_SPEC_FORMS = 'influxdb:URL?org=O&bucket=B | influxdb-v1:URL?db=D[&rp=R] | cosm:URL/v2/feeds/FEED_ID | mqtt[s]://HOST[:PORT]';
 
 function specError(spec: string, part: string, problem: string): SubjectError {
   return new SubjectError('P1_SINK_SPEC', `sink "${redactUrl(spec)}"`, `${part}: ${problem}`, { hint: `allowed: ${SINK_SPEC_FORMS}` });
@@ -49,13 +59,14 @@ function decode(text: string): string {
 export function parseSinkSpec(spec: string): SinkSpec {
   const colon = spec.indexOf(':');
   const kind = colon === -1 ? '' : spec.slice(0, colon);
-  if (kind !== 'influxdb' && kind !== 'influxdb-v1' && kind !== 'cosm') {
-    throw specError(spec, 'kind', `"${redactUrl(colon === -1 ? spec : kind)}" is not a sink kind; expected influxdb, influxdb-v1 or cosm`);
+  if (kind !== 'influxdb' && kind !== 'influxdb-v1' && kind !== 'cosm' && kind !== 'mqtt' && kind !== 'mqtts') {
+    throw specError(spec, 'kind', `"${redactUrl(colon === -1 ? spec : kind)}" is not a sink kind; expected influxdb, influxdb-v1, cosm, mqtt or mqtts`);
   }
   // The URL parser drops tabs and line breaks silently: a pasted line break would change the URL unseen.
   if (/\s/.test(spec)) {
-    throw specError(spec, 'URL', 'contains whitespace (a space, tab or line break); percent-encode it (%20), or give the password in INFLUX_PASSWORD');
+    throw specError(spec, 'URL', "contains whitespace (a space, tab or line break); percent-encode it (%20), or give the password in the sink's password setting or its environment variable");
   }
+  if (kind === 'mqtt' || kind === 'mqtts') return parseMqttSpec(spec);
   let url: URL;
   try {
     url = new URL(spec.slice(colon + 1));
@@ -107,6 +118,24 @@ export function parseSinkSpec(spec: string): SinkSpec {
   return out;
 }
 
+function parseMqttSpec(spec: string): MqttSpec {
+  let url: URL;
+  try {
+    url = new URL(spec);
+  } catch {
+    throw specError(spec, 'URL', 'not a URL (expected mqtt://HOST[:PORT] or mqtts://HOST[:PORT])');
+  }
+  if (url.hostname === '') throw specError(spec, 'URL', 'no host (expected mqtt://HOST[:PORT])');
+  if (url.username !== '' || url.password !== '') {
+    throw specError(spec, 'URL', "credentials in the URL: put them in MQTT_USERNAME and MQTT_PASSWORD, or the sink's username and password");
+  }
+  if (url.pathname !== '' && url.pathname !== '/') throw specError(spec, 'path', `"${url.pathname}": an MQTT URL has no path (the topics are set with mqtt.topic)`);
+  if (url.search !== '' || url.hash !== '') throw specError(spec, 'URL', 'an mqtt sink takes no parameters: its options go in the configuration file (mqtt: ...)');
+  const tls = url.protocol === 'mqtts:';
+  const port = url.port === '' ? (tls ? 8883 : 1883) : Number(url.port);
+  return { kind: 'mqtt', url: `${url.protocol}//${url.host}${url.port === '' ? `:${port}` : ''}`, tls, host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port };
+}
+
 function checkParams(spec: string, params: URLSearchParams, allowed: string[]): void {
   for (const key of params.keys()) {
     if (!allowed.includes(key)) throw specError(spec, `parameter "${key}"`, `unknown; allowed: ${allowed.join(', ')}`);
@@ -156,5 +185,7 @@ export function describeSinkSpec(spec: SinkSpec): string {
       return `influxdb-v1:${spec.url}?db=${spec.db}${spec.rp === undefined ? '' : `&rp=${spec.rp}`}`;
     case 'cosm':
       return `cosm:${spec.url}/v2/feeds/${spec.feed}`;
+    case 'mqtt':
+      return spec.url;
   }
 }

@@ -30,8 +30,8 @@ export function baseSnapshot(): StatusSnapshot {
       state: 'up',
     },
     sinks: [
-      { name: 'influx', state: 'ok', lagRecords: 0, lagSeconds: 0, retries: 3, deadLetters: 0, dropped: 0, lastError: null },
-      { name: 'cosm', state: 'retrying', lagRecords: 12, lagSeconds: 120, retries: 9, deadLetters: 1, dropped: 5, lastError: 'HTTP 503 from cosm:http://127.0.0.1:9/v2/feeds/1' },
+      { name: 'influx', state: 'ok', lagRecords: 0, lagSeconds: 0, retries: 3, deadLetters: 0, dropped: 0, skipped: 0, lastError: null },
+      { name: 'cosm', state: 'retrying', lagRecords: 12, lagSeconds: 120, retries: 9, deadLetters: 1, dropped: 5, skipped: 7, lastError: 'HTTP 503 from cosm:http://127.0.0.1:9/v2/feeds/1' },
     ],
   };
 }

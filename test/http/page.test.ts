@@ -90,8 +90,8 @@ describe('status page in headless Chromium', () => {
     // 4 CRC errors in 365 judged telegrams.
     expect(await page.textContent('#crc-rate')).toBe(`${((4 / 365) * 100).toFixed(2)} %`);
     expect(await page.textContent('#crc-counts')).toBe('4 of 365 telegrams');
-    expect(await texts('#sinks tbody tr[data-sink="cosm"] td')).toEqual(['cosm', 'retrying', '12', '2 min 0 s', '9', '1', '5', 'HTTP 503 from cosm:http://127.0.0.1:9/v2/feeds/1']);
-    expect(await texts('#sinks tbody tr[data-sink="influx"] td')).toEqual(['influx', 'ok', '0', '0 s', '3', '0', '0', '']);
+    expect(await texts('#sinks tbody tr[data-sink="cosm"] td')).toEqual(['cosm', 'retrying', '12', '2 min 0 s', '9', '1', '5', '7', 'HTTP 503 from cosm:http://127.0.0.1:9/v2/feeds/1']);
+    expect(await texts('#sinks tbody tr[data-sink="influx"] td')).toEqual(['influx', 'ok', '0', '0 s', '3', '0', '0', '0', '']);
     expect(await page.textContent('#health')).toBe('healthy');
   });
 

@@ -98,6 +98,7 @@ describe('/metrics', () => {
       'p1logger_sink_retries_total{sink="cosm"} 9',
       'p1logger_sink_dead_letters{sink="cosm"} 1',
       'p1logger_sink_dropped_total{sink="cosm"} 5',
+      'p1logger_sink_skipped_total{sink="cosm"} 7',
       'p1logger_sink_state{sink="cosm",state="retrying"} 1',
       'p1logger_sink_state{sink="influx",state="ok"} 1',
       'p1logger_healthy 1',

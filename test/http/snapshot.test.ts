@@ -34,17 +34,17 @@ describe('statusSnapshot: the service parts joined for the status server', () =>
       counters: { telegrams: 100, crcErrors: 2, invalid: 0, truncated: 1, junkBytes: 5, stored: 97, storeFailed: 3 },
       queue,
       uploaders: [
-        { name: 'influx', state: 'ok', retries: 0, lastError: null },
-        { name: 'cosm', state: 'retrying', retries: 7, lastError: 'HTTP 503' },
-        { name: 'new', state: 'ok', retries: 0, lastError: null },
+        { name: 'influx', state: 'ok', retries: 0, skipped: 0, lastError: null },
+        { name: 'cosm', state: 'retrying', retries: 7, skipped: 0, lastError: 'HTTP 503' },
+        { name: 'new', state: 'ok', retries: 0, skipped: 4, lastError: null },
       ],
       lastTelegramAt: '2025-01-15T12:00:00.000Z',
       intervalSeconds: 1,
     });
     expect(snapshot.sinks).toEqual([
-      { name: 'influx', state: 'ok', lagRecords: 0, lagSeconds: 0, retries: 0, deadLetters: 0, dropped: 0, droppedByReason: { age: 0, size: 0, freeSpace: 0, diskFull: 0 }, lastError: null },
-      { name: 'cosm', state: 'retrying', lagRecords: 50, lagSeconds: 600, retries: 7, deadLetters: 2, dropped: 3, droppedByReason: { age: 1, size: 0, freeSpace: 0, diskFull: 2 }, lastError: 'HTTP 503' },
-      { name: 'new', state: 'ok', lagRecords: 0, lagSeconds: 0, retries: 0, deadLetters: 0, dropped: 0, lastError: null },
+      { name: 'influx', state: 'ok', lagRecords: 0, lagSeconds: 0, retries: 0, deadLetters: 0, dropped: 0, droppedByReason: { age: 0, size: 0, freeSpace: 0, diskFull: 0 }, skipped: 0, lastError: null },
+      { name: 'cosm', state: 'retrying', lagRecords: 50, lagSeconds: 600, retries: 7, deadLetters: 2, dropped: 3, droppedByReason: { age: 1, size: 0, freeSpace: 0, diskFull: 2 }, skipped: 0, lastError: 'HTTP 503' },
+      { name: 'new', state: 'ok', lagRecords: 0, lagSeconds: 0, retries: 0, deadLetters: 0, dropped: 0, skipped: 4, lastError: null },
     ]);
     expect(snapshot.queue).toEqual({ records: 101, bytesOnDisk: 4096, firstSeq: 10, lastSeq: 110, firstReceivedAt: queue.firstReceivedAt, lastReceivedAt: queue.lastReceivedAt, state: 'up' });
     expect(snapshot.framer).toEqual({ telegrams: 100, crcErrors: 2, invalid: 0, truncated: 1, junkBytes: 5 });

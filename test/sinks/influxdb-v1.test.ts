@@ -116,8 +116,7 @@ describe('a missing database with authentication on', () => {
   const admin = { username: 'admin', password: 'admin-pw-4821' };
   const writer = { username: 'writer', password: 'writer-pw-9137' };
   beforeAll(async () => {
-    secured = await Influxd.start({ auth: true });
-    await secured.query(`CREATE USER ${admin.username} WITH PASSWORD '${admin.password}' WITH ALL PRIVILEGES`);
+    secured = await Influxd.start({ admin });
     await secured.query(`CREATE USER ${writer.username} WITH PASSWORD '${writer.password}'`, undefined, admin);
   });
   afterAll(async () => {

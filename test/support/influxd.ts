@@ -21,12 +21,13 @@ export class Influxd {
     readonly dir: string,
     readonly port: number,
     private readonly server: ChildServer,
+    private readonly admin: { username: string; password: string } | undefined,
   ) {
     this.url = `http://127.0.0.1:${port}`;
   }
 
-  /** `auth: true` turns authentication on (create the first user, an admin, with `query` before anything else). */
-  static async start(options: { auth?: boolean } = {}): Promise<Influxd> {
+  /** `admin`: authentication on, with this admin user (created first, as InfluxDB 1.x allows while it has none). */
+  static async start(options: { admin?: { username: string; password: string } } = {}): Promise<Influxd> {
     const dir = await mkdtemp(join(tmpdir(), 'p1logger-influxd-'));
     const port = await freePort();
     const rpcPort = await freePort();
@@ -44,8 +45,8 @@ export class Influxd {
         '  query-log-enabled = false',
         '[http]',
         `  bind-address = "127.0.0.1:${port}"`,
-        `  auth-enabled = ${options.auth === true}`,
         '  log-enabled = false',
+        `  auth-enabled = ${options.admin === undefined ? 'false' : 'true'}`,
         '[monitor]',
         '  store-enabled = false',
         '[continuous_queries]',
@@ -59,9 +60,13 @@ export class Influxd {
     );
     const url = `http://127.0.0.1:${port}`;
     const server = new ChildServer('influxd', ['-config', config], async () => (await fetch(`${url}/ping`)).status === 204, 'influxd');
-    const influxd = new Influxd(dir, port, server);
+    const influxd = new Influxd(dir, port, server, options.admin);
     try {
       await server.start();
+      if (options.admin !== undefined) {
+        const { username, password } = options.admin;
+        await fetch(`${url}/query`, { method: 'POST', body: new URLSearchParams({ q: `CREATE USER "${username}" WITH PASSWORD '${password}' WITH ALL PRIVILEGES` }) });
+      }
     } catch (error) {
       await rm(dir, { recursive: true, force: true });
       throw error;
@@ -99,7 +104,8 @@ export class Influxd {
   async query(q: string, db?: string, auth?: { username: string; password: string }): Promise<InfluxSeries[]> {
     const params = new URLSearchParams({ q });
     if (db !== undefined) params.set('db', db);
-    const headers: Record<string, string> = auth === undefined ? {} : { authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` };
+    const user = auth ?? this.admin;
+    const headers: Record<string, string> = user === undefined ? {} : { authorization: `Basic ${Buffer.from(`${user.username}:${user.password}`).toString('base64')}` };
     const response = await fetch(`${this.url}/query`, { method: 'POST', body: params, headers });
     const body = (await response.json()) as { results?: Array<{ series?: InfluxSeries[]; error?: string }>; error?: string };
     const result = body.results?.[0];

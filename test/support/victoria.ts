@@ -26,7 +26,8 @@ export class Victoria {
     this.url = `http://127.0.0.1:${port}`;
   }
 
-  static async start(): Promise<Victoria> {
+  /** `args`: more flags, e.g. `-httpAuth.username=...` for a server that wants Basic auth (ready at 401 then). */
+  static async start(options: { args?: string[] } = {}): Promise<Victoria> {
     const dir = await mkdtemp(join(tmpdir(), 'p1logger-vm-'));
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
@@ -39,8 +40,12 @@ export class Victoria {
         // As the README advises: without it VictoriaMetrics keeps every copy of a re-sent sample.
         '-dedup.minScrapeInterval=1ms',
         '-loggerLevel=ERROR',
+        ...(options.args ?? []),
       ],
-      async () => (await fetch(`${url}/health`)).ok,
+      async () => {
+        const response = await fetch(`${url}/health`);
+        return response.ok || response.status === 401;
+      },
       'victoria-metrics',
     );
     try {

@@ -143,6 +143,7 @@ function renderSinks(sinks) {
     cell(tr, String(s.deadLetters));
     cell(tr, String(s.dropped));
     if (s.droppedByReason) tr.lastChild.title = Object.entries(s.droppedByReason).map(([reason, n]) => reason + ' ' + n).join(', ');
+    cell(tr, String(s.skipped));
     cell(tr, s.lastError || '', 'error');
     body.appendChild(tr);
   }

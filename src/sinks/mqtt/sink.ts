@@ -1,0 +1,249 @@
+import { backoffDelay, DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../delivery/retry-policy.js';
+import { silentLogger, type Logger } from '../../log.js';
+import type { QueueRecord } from '../../queue/types.js';
+import type { ParseOptions } from '../../telegram/types.js';
+import { recordToPoints, type Point } from '../points.js';
+import type { SendResult, Sink } from '../sink.js';
+import type { MqttSpec } from '../spec.js';
+import { P1LOGGER_VERSION } from './device.js';
+import { configMessage, sensorsOf, type Sensor } from './discovery.js';
+import { BrokerSession } from './session.js';
+import { meterOf, stateMessages, STATUS_OFFLINE, STATUS_ONLINE, topicId, topicsFor, type MqttMessage, type Topics } from './topics.js';
+
+export type MqttProtocol = '3.1.1' | '5';
+
+export interface MqttSinkOptions {
+  spec: MqttSpec;
+  username?: string;
+  password?: string;
+  /** PEM of the CA of a self-signed broker. */
+  ca?: string;
+  /** True (`publish: latest`): every state message is retained, being the newest reading. */
+  retainState: boolean;
+  /** Default `p1logger-<meter id>`. */
+  clientId?: string;
+  /** Topic prefix; default `p1logger/<meter id>`. */
+  topic?: string;
+  /** Default 3.1.1, which every broker speaks. */
+  protocol?: MqttProtocol;
+  /** Default 60. */
+  keepaliveSeconds?: number;
+  /** Home Assistant discovery: on by default, under `homeassistant`. */
+  discovery?: { enabled: boolean; prefix: string };
+  /** For CONNACK and for the PUBACKs of one batch. Default 30 s. */
+  timeoutMs?: number;
+  parse?: ParseOptions;
+  logger?: Logger;
+  /** For Home Assistant's device page; default this package's. */
+  version?: string;
+  /** Told each time the set of announced config topics grows (remembered, so that removing the sink removes them). */
+  onAnnounced?: (configTopics: string[]) => Promise<void>;
+  /** Waited for before the first connection (the removal of entities of sinks no longer configured). */
+  before?: Promise<void>;
+  /** Reconnects after a dropped connection while nothing is sent; capMs as the uploader's. */
+  reconnect?: RetryPolicy;
+}
+
+/** Records per batch: with the telegram's M-Bus devices, up to some 25,000 messages of 65,535 packet ids. */
+export const MQTT_MAX_RECORDS = 5000;
+
+interface Identity {
+  clientId: string;
+  topics: Topics;
+}
+
+/**
+ * An MQTT broker (`mqtt://`, `mqtts://`), at least once: every message QoS 1, and send() resolves only when the
+ * broker acknowledged every message of the batch (PUBACK), so the uploader's cursor never passes a message that
+ * was not taken. A connection that drops fails the batch, which the uploader sends again after its backoff; a
+ * re-sent message is an exact copy. Topics, client id and Home Assistant's device come from the meter, so the
+ * connection is made with the first batch.
+ */
+export class MqttSink implements Sink {
+  readonly kind = 'mqtt';
+  readonly description: string;
+  /** One batch at a time: messages must arrive in the order of the telegrams. */
+  readonly maxInFlight = 1;
+  readonly maxBatchRecords = MQTT_MAX_RECORDS;
+  private readonly options: MqttSinkOptions;
+  private readonly logger: Logger;
+  private readonly secrets: string[];
+  private readonly timeoutMs: number;
+  private readonly discovery: { enabled: boolean; prefix: string };
+  private readonly reconnectPolicy: RetryPolicy;
+  private session: BrokerSession | undefined;
+  private identity: Identity | undefined;
+  private opening: Promise<BrokerSession> | undefined;
+  /** The sensors announced by this process, by config topic: re-announced on each connection and HA's birth. */
+  private readonly sensors = new Map<string, Sensor>();
+  /** The quantity sets already turned into sensors (field names and subtopics of a telegram). */
+  private readonly shapes = new Set<string>();
+  private readonly closing = new AbortController();
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private reconnectAttempt = 0;
+
+  constructor(options: MqttSinkOptions) {
+    this.options = options;
+    this.description = options.spec.url;
+    this.logger = (options.logger ?? silentLogger()).child({ component: 'mqtt', broker: options.spec.url });
+    this.secrets = [options.password].filter((s): s is string => s !== undefined);
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.discovery = options.discovery ?? { enabled: true, prefix: 'homeassistant' };
+    this.reconnectPolicy = options.reconnect ?? DEFAULT_RETRY_POLICY;
+  }
+
+  async send(records: readonly QueueRecord[], signal?: AbortSignal): Promise<SendResult> {
+    const messages: MqttMessage[] = [];
+    let newest: { points: Point[]; raw: string } | undefined;
+    const fresh: Sensor[] = [];
+    for (const record of records) {
+      const points = recordToPoints(record, this.options.parse);
+      if (points.length === 0) continue;
+      const topics = this.topicsOf(points);
+      for (const message of stateMessages(points, topics.prefix, this.options.retainState)) messages.push(message);
+      if (this.discovery.enabled) fresh.push(...this.newSensors(points, record.raw, topics));
+      newest = { points, raw: record.raw };
+    }
+    if (newest === undefined) return { points: 0, requests: 0 };
+    const session = await this.sessionFor(this.identityOf(newest.points), signal);
+    if (fresh.length > 0) await this.announce(session, fresh, signal);
+    await session.publish(messages, signal);
+    return { points: messages.length, requests: 1 };
+  }
+
+  async close(): Promise<void> {
+    this.closing.abort();
+    clearTimeout(this.reconnectTimer);
+    await this.opening?.catch(() => undefined);
+    const session = this.session;
+    this.session = undefined;
+    if (session !== undefined && this.identity !== undefined) await session.end(this.status(this.identity, STATUS_OFFLINE));
+  }
+
+  private topicsOf(points: readonly Point[]): Topics {
+    return topicsFor(meterOf(points), this.options.topic);
+  }
+
+  private identityOf(points: readonly Point[]): Identity {
+    const meter = meterOf(points);
+    return { clientId: this.options.clientId ?? `p1logger-${topicId(meter)}`, topics: this.topicsOf(points) };
+  }
+
+  private status(identity: Identity, payload: string): MqttMessage {
+    return { topic: identity.topics.status, payload, retain: true };
+  }
+
+  /** Sensors of this telegram's quantities not announced yet; cheap for telegrams shaped like one seen before. */
+  private newSensors(points: readonly Point[], raw: string, topics: Topics): Sensor[] {
+    const shape = `${topics.prefix}|${points.map((p) => `${p.measurement}:${p.tags.meter ?? ''}:${Object.keys(p.fields).join(',')}`).join('|')}`;
+    if (this.shapes.has(shape)) return [];
+    this.shapes.add(shape);
+    const context = { discoveryPrefix: this.discovery.prefix, prefix: topics.prefix, statusTopic: topics.status, version: this.options.version ?? P1LOGGER_VERSION };
+    return sensorsOf(points, raw, context).filter((sensor) => !this.sensors.has(sensor.configTopic));
+  }
+
+  private async announce(session: BrokerSession, sensors: readonly Sensor[], signal?: AbortSignal): Promise<void> {
+    await session.publish(sensors.map(configMessage), signal);
+    for (const sensor of sensors) this.sensors.set(sensor.configTopic, sensor);
+    this.logger.info({ sensors: sensors.map((s) => s.object) }, 'Home Assistant discovery: sensors announced');
+    // Remembering them is for a later removal: a failure to write it never holds back the readings.
+    await this.options.onAnnounced?.([...this.sensors.keys()]).catch((error: unknown) => {
+      this.logger.warn({ err: error }, 'could not remember the announced sensors; removing this sink later will not remove them');
+    });
+  }
+
+  private async sessionFor(identity: Identity, signal?: AbortSignal): Promise<BrokerSession> {
+    const current = this.session;
+    if (current !== undefined && this.identity?.clientId === identity.clientId && this.identity.topics.prefix === identity.topics.prefix) {
+      if (current.alive) return current;
+    } else if (current !== undefined && this.identity !== undefined) {
+      this.logger.warn({ from: this.identity.clientId, to: identity.clientId }, 'the meter changed: reconnecting as the new one');
+      this.session = undefined;
+      await current.end(this.status(this.identity, STATUS_OFFLINE));
+    }
+    this.opening ??= this.open(identity).finally(() => (this.opening = undefined));
+    const opening = this.opening;
+    if (signal === undefined) return opening;
+    signal.throwIfAborted();
+    // The connection goes on (others wait for it too); only this send stops waiting.
+    return new Promise<BrokerSession>((resolve, reject) => {
+      const onAbort = (): void => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      signal.addEventListener('abort', onAbort, { once: true });
+      opening.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
+  }
+
+  private async open(identity: Identity): Promise<BrokerSession> {
+    await this.options.before;
+    const options = this.options;
+    const session = await BrokerSession.open(
+      {
+        spec: options.spec,
+        clientId: identity.clientId,
+        ...(options.username === undefined ? {} : { username: options.username }),
+        ...(options.password === undefined ? {} : { password: options.password }),
+        ...(options.ca === undefined ? {} : { ca: options.ca }),
+        protocolVersion: options.protocol === '5' ? 5 : 4,
+        keepaliveSeconds: options.keepaliveSeconds ?? 60,
+        timeoutMs: this.timeoutMs,
+        will: this.status(identity, STATUS_OFFLINE),
+        description: this.description,
+        secrets: this.secrets,
+      },
+      this.closing.signal,
+    );
+    try {
+      if (this.discovery.enabled) {
+        // Home Assistant's birth message: after it restarts, it needs the configs again (unless its broker kept them).
+        await session.subscribe(`${this.discovery.prefix}/status`, (payload) => {
+          if (payload === STATUS_ONLINE) this.reannounce(session);
+        });
+      }
+      await session.publish([this.status(identity, STATUS_ONLINE), ...[...this.sensors.values()].map(configMessage)]);
+    } catch (error) {
+      await session.end();
+      throw error;
+    }
+    if (this.closing.signal.aborted) {
+      await session.end(this.status(identity, STATUS_OFFLINE));
+      throw new Error('sink closed');
+    }
+    session.whenDropped((error) => this.dropped(session, error.message));
+    this.session = session;
+    this.identity = identity;
+    this.reconnectAttempt = 0;
+    this.logger.info({ clientId: identity.clientId, topic: identity.topics.prefix }, 'connected to the MQTT broker');
+    return session;
+  }
+
+  private reannounce(session: BrokerSession): void {
+    if (this.sensors.size === 0) return;
+    session.publish([...this.sensors.values()].map(configMessage)).then(
+      () => this.logger.info({ sensors: this.sensors.size }, 'Home Assistant came online: sensors announced again'),
+      (error: unknown) => this.logger.warn({ err: error }, 'Home Assistant came online, announcing the sensors again failed'),
+    );
+  }
+
+  /** The connection dropped: the uploader resends what was in flight; here only the session comes back. */
+  private dropped(session: BrokerSession, reason: string): void {
+    if (this.session !== session) return;
+    this.session = undefined;
+    this.logger.warn({ reason }, 'connection to the MQTT broker lost; reconnecting with backoff');
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closing.signal.aborted || this.identity === undefined) return;
+    clearTimeout(this.reconnectTimer);
+    const delayMs = backoffDelay(++this.reconnectAttempt, this.reconnectPolicy);
+    this.reconnectTimer = setTimeout(() => {
+      const identity = this.identity;
+      if (identity === undefined || this.closing.signal.aborted || this.session?.alive === true) return;
+      this.sessionFor(identity).catch((error: unknown) => {
+        this.logger.debug({ err: error }, 'reconnecting to the MQTT broker failed');
+        this.scheduleReconnect();
+      });
+    }, delayMs);
+    this.reconnectTimer.unref();
+  }
+}
