@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from '../src/queue/queue.js';
+import type { FrameProtocol } from '../src/queue/types.js';
 import { hanNotification } from '../src/sources/han-meter.js';
 import { VirtualMeter } from '../src/sources/virtual-meter.js';
 import { Influxd } from '../test/support/influxd.js';
@@ -98,7 +99,7 @@ async function main(count: number): Promise<void> {
     await fill(dataDir, count);
     console.log(`stored ${count.toLocaleString('en-US')} DSMR 5 telegrams in ${((performance.now() - generated) / 1000).toFixed(1)} s`);
     const dlmsDir = join(dir, 'data-dlms');
-    await fillDlms(dlmsDir, count);
+    await fill(dlmsDir, count, dlmsFrame);
 
     const influxd = await Influxd.start();
     servers.push(influxd);
@@ -132,27 +133,22 @@ async function main(count: number): Promise<void> {
   }
 }
 
+type Frame = (meter: VirtualMeter, t: number) => { raw: string; protocol: FrameProtocol };
+
 /** A day and more of a DSMR 5 household, one telegram a second, with its CRCs; appended as `p1logger run` would. */
-async function fill(dataDir: string, count: number): Promise<void> {
-  const start = Date.UTC(2024, 0, 1);
-  const meter = new VirtualMeter({ dsmr: '5', startMs: start });
-  const queue = await Queue.open(dataDir, { retentionIntervalMs: 0, durability: 'grouped', groupIntervalMs: 50 });
-  try {
-    for (let i = 0; i < count; i += 5000) {
-      const chunk = [];
-      for (let j = i; j < Math.min(i + 5000, count); j++) {
-        const t = start + j * 1000;
-        chunk.push(queue.append(meter.telegramAt(t), new Date(t)));
-      }
-      await Promise.all(chunk);
-    }
-  } finally {
-    await queue.close();
-  }
+function dsmrFrame(meter: VirtualMeter, t: number): ReturnType<Frame> {
+  return { raw: meter.telegramAt(t), protocol: 'dsmr' };
 }
 
-/** As many DLMS frames as `p1logger run` stores them from a Kamstrup HAN port (the data-notification APDUs). */
-async function fillDlms(dataDir: string, count: number): Promise<void> {
+/** The same household as a Kamstrup HAN port, stored as `p1logger run` stores it (the data-notification APDUs). */
+function dlmsFrame(meter: VirtualMeter, t: number): ReturnType<Frame> {
+  meter.advance(t);
+  const localMs = t + 3_600_000;
+  const apdu = hanNotification(meter.reading, { maker: 'kamstrup', localMs, serial: 1, hourly: localMs % 3_600_000 < 1000 });
+  return { raw: apdu.toString('latin1'), protocol: 'dlms' };
+}
+
+async function fill(dataDir: string, count: number, frame: Frame = dsmrFrame): Promise<void> {
   const start = Date.UTC(2024, 0, 1);
   const meter = new VirtualMeter({ dsmr: '5', startMs: start });
   const queue = await Queue.open(dataDir, { retentionIntervalMs: 0, durability: 'grouped', groupIntervalMs: 50 });
@@ -161,9 +157,8 @@ async function fillDlms(dataDir: string, count: number): Promise<void> {
       const chunk = [];
       for (let j = i; j < Math.min(i + 5000, count); j++) {
         const t = start + j * 1000;
-        meter.advance(t);
-        const apdu = hanNotification(meter.reading, { maker: 'kamstrup', localMs: t + 3_600_000, serial: 1, hourly: (t + 3_600_000) % 3_600_000 < 1000 });
-        chunk.push(queue.append(apdu.toString('latin1'), new Date(t), 'dlms'));
+        const { raw, protocol } = frame(meter, t);
+        chunk.push(queue.append(raw, new Date(t), protocol));
       }
       await Promise.all(chunk);
     }

@@ -1,3 +1,5 @@
+import { EVEN_PARITY } from '../telegram/dsmr-text.js';
+
 /**
  * Where a DSMR text telegram that starts at `start` ('/', or 0xAF: '/' with the 7E1 parity bit) ends in a stream
  * that may hold binary frames too: after the '!' that starts a line, its CRC digits and line end. The telegram
@@ -17,17 +19,6 @@ export type DsmrTextRead =
   /** `truncated`: a telegram that another start cut short (counted); otherwise not DSMR text at all. */
   | { kind: 'invalid'; truncated: boolean; end: number };
 
-const PARITY = buildParityTable();
-
-function buildParityTable(): Uint8Array {
-  const table = new Uint8Array(256);
-  for (let n = 0; n < 256; n++) {
-    let ones = 0;
-    for (let b = n; b > 0; b >>= 1) ones += b & 1;
-    table[n] = ones % 2 === 0 ? 1 : 0;
-  }
-  return table;
-}
 
 export function readDsmrText(buf: Uint8Array, start: number, atEnd: boolean, maxBytes: number): DsmrTextRead {
   // 7E1: every byte has even parity and its low 7 bits are ASCII; 8N1: every byte is ASCII.
@@ -35,7 +26,7 @@ export function readDsmrText(buf: Uint8Array, start: number, atEnd: boolean, max
   let previous = SLASH;
   for (let i = start + 1; i < buf.length; i++) {
     const raw = buf[i]!;
-    if (parity ? PARITY[raw] !== 1 : raw >= 0x80) return { kind: 'invalid', truncated: false, end: start + 1 };
+    if (parity ? EVEN_PARITY[raw] !== 1 : raw >= 0x80) return { kind: 'invalid', truncated: false, end: start + 1 };
     const byte = raw & 0x7f;
     if (byte === SLASH) return { kind: 'invalid', truncated: true, end: i };
     if (byte === BANG && previous === LF) return trailer(buf, i, atEnd);

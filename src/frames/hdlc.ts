@@ -1,4 +1,5 @@
 import { checkX25, crc16x25 } from './crc16-x25.js';
+import { Parts } from './parts.js';
 
 /**
  * HDLC frames as DLMS/COSEM meters push them on their HAN port (IEC 62056-46, frame format type 3):
@@ -59,7 +60,10 @@ export function readHdlcFrame(buf: Uint8Array, start: number, atEnd: boolean): H
   if (buf.length <= closing) return needOr(atEnd, 'frame', start);
   const shaped = buf[closing] === HDLC_FLAG;
   if (!checkX25(buf, start + 1, hcsAt)) {
-    return { kind: 'invalid', counted: shaped, reason: 'header check sequence (HCS) does not match', end: start + 1 };
+    // A damaged header is a CRC error when the rest looks like a frame (closing flag where the length says, the
+    // LLC header after the HCS); otherwise it was a 0x7E in junk, or a closing flag that opens nothing.
+    const counted = shaped && isLlc(buf, hcsAt + 2);
+    return { kind: 'invalid', counted, reason: 'header check sequence (HCS) does not match', end: start + 1 };
   }
   if (!shaped) return notAFrame('no closing flag where the length ends', start + 1);
   // A frame without information (a keep-alive) ends with its HCS; one with information has an FCS after it.
@@ -102,12 +106,13 @@ function readAddress(buf: Uint8Array, at: number): { value: number; bytes: numbe
   return null;
 }
 
+function isLlc(bytes: Uint8Array, at: number): boolean {
+  return bytes[at] === 0xe6 && (bytes[at + 1] === 0xe7 || bytes[at + 1] === 0xe6) && bytes[at + 2] === 0x00;
+}
+
 /** The LLC header a meter puts before its first segment: destination and source LSAP E6 E7, quality 00. */
 export function stripLlc(information: Uint8Array): Uint8Array {
-  if (information.length >= 3 && information[0] === 0xe6 && (information[1] === 0xe7 || information[1] === 0xe6) && information[2] === 0x00) {
-    return information.subarray(3);
-  }
-  return information;
+  return isLlc(information, 0) ? information.subarray(3) : information;
 }
 
 /**
@@ -115,37 +120,26 @@ export function stripLlc(information: Uint8Array): Uint8Array {
  * would make the whole longer than `maxBytes` drops it.
  */
 export class HdlcReassembler {
-  private parts: Uint8Array[] = [];
-  private size = 0;
+  private readonly parts: Parts;
 
-  constructor(private readonly maxBytes = 64 * 1024) {}
+  constructor(maxBytes?: number) {
+    this.parts = new Parts(maxBytes);
+  }
 
   /** The whole information field when `frame` completes one, else null. */
   push(frame: HdlcFrame): Uint8Array | null {
-    if (this.size + frame.information.length > this.maxBytes) {
-      this.reset();
-      return null;
-    }
-    if (frame.segmented) {
-      this.parts.push(frame.information);
-      this.size += frame.information.length;
-      return null;
-    }
-    if (this.parts.length === 0) return frame.information;
-    this.parts.push(frame.information);
-    const whole = Buffer.concat(this.parts);
-    this.reset();
-    return whole;
+    if (!frame.segmented && this.parts.count === 0) return frame.information;
+    if (!this.parts.add(frame.information)) return null;
+    return frame.segmented ? null : this.parts.take();
   }
 
   /** Segments waiting for their last one. */
   get pending(): number {
-    return this.parts.length;
+    return this.parts.count;
   }
 
   reset(): void {
-    this.parts = [];
-    this.size = 0;
+    this.parts.reset();
   }
 }
 

@@ -1,3 +1,5 @@
+import { Parts } from './parts.js';
+
 /**
  * Wired M-Bus long frames (EN 13757-2) as Austrian and Polish meters push DLMS on them:
  * `68 L L 68 | C A CI | STSAP DTSAP | data | CS 16`. L counts C through the data; CS is their sum modulo 256.
@@ -60,39 +62,30 @@ export function isDlmsSegment(frame: MbusFrame): boolean {
  * what was collected; so does a whole longer than `maxBytes`.
  */
 export class MbusReassembler {
-  private parts: Uint8Array[] = [];
-  private size = 0;
+  private readonly parts: Parts;
 
-  constructor(private readonly maxBytes = 64 * 1024) {}
+  constructor(maxBytes?: number) {
+    this.parts = new Parts(maxBytes);
+  }
 
   /** The APDU when `frame` is its last segment, else null (also for frames that carry no DLMS segment). */
   push(frame: MbusFrame): Uint8Array | null {
     if (!isDlmsSegment(frame)) return null;
     const sequence = frame.ci & 0x0f;
-    if (sequence !== this.parts.length % 16) {
-      this.reset();
+    if (sequence !== this.parts.count % 16) {
+      this.parts.reset();
       if (sequence !== 0) return null;
     }
-    const segment = frame.data.subarray(2);
-    if (this.size + segment.length > this.maxBytes) {
-      this.reset();
-      return null;
-    }
-    this.parts.push(segment);
-    this.size += segment.length;
-    if ((frame.ci & CI_LAST_SEGMENT) === 0) return null;
-    const whole = this.parts.length === 1 ? segment : Buffer.concat(this.parts);
-    this.reset();
-    return whole;
+    if (!this.parts.add(frame.data.subarray(2))) return null;
+    return (frame.ci & CI_LAST_SEGMENT) === 0 ? null : this.parts.take();
   }
 
   get pending(): number {
-    return this.parts.length;
+    return this.parts.count;
   }
 
   reset(): void {
-    this.parts = [];
-    this.size = 0;
+    this.parts.reset();
   }
 }
 

@@ -260,7 +260,8 @@ function hexValue(byte: number): number {
   return -1;
 }
 
-const EVEN_PARITY = buildParityTable();
+/** EVEN_PARITY[b] is 1 when byte b has an even number of one bits. */
+export const EVEN_PARITY = buildParityTable();
 
 function buildParityTable(): Uint8Array {
   const table = new Uint8Array(256);

@@ -39,7 +39,7 @@ describe('readHdlcFrame', () => {
     badFcs[frame.length - 2]! ^= 1;
     expect(readHdlcFrame(badFcs, 0, true)).toMatchObject({ kind: 'invalid', counted: true, reason: 'frame check sequence (FCS) does not match' });
     const badHcs = Buffer.from(frame);
-    badHcs[6]! ^= 1;
+    badHcs[5]! ^= 1;
     expect(readHdlcFrame(badHcs, 0, true)).toMatchObject({ kind: 'invalid', counted: true, reason: 'header check sequence (HCS) does not match' });
   });
 

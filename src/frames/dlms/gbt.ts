@@ -1,5 +1,6 @@
 import { readLength } from './axdr.js';
 import { APDU } from './apdu.js';
+import { Parts } from '../parts.js';
 
 /**
  * General Block Transfer (IEC 62056-5-3): a meter whose notification does not fit one frame (Landis+Gyr E450)
@@ -26,35 +27,27 @@ export function readGbtBlock(apdu: Uint8Array): GbtBlock | null {
 
 /** Joins blocks 1, 2, ... up to the last; a block out of order drops what was collected. */
 export class GbtReassembler {
-  private parts: Uint8Array[] = [];
-  private size = 0;
+  private readonly parts: Parts;
 
-  constructor(private readonly maxBytes = 64 * 1024) {}
+  constructor(maxBytes?: number) {
+    this.parts = new Parts(maxBytes);
+  }
 
   /** The APDU when `block` is the last, else null. */
   push(block: GbtBlock): Uint8Array | null {
-    if (block.number !== this.parts.length + 1) {
-      this.reset();
+    if (block.number !== this.parts.count + 1) {
+      this.parts.reset();
       if (block.number !== 1) return null;
     }
-    if (this.size + block.data.length > this.maxBytes) {
-      this.reset();
-      return null;
-    }
-    this.parts.push(block.data);
-    this.size += block.data.length;
-    if (!block.last) return null;
-    const whole = Buffer.concat(this.parts);
-    this.reset();
-    return whole;
+    if (!this.parts.add(block.data)) return null;
+    return block.last ? this.parts.take() : null;
   }
 
   get pending(): number {
-    return this.parts.length;
+    return this.parts.count;
   }
 
   reset(): void {
-    this.parts = [];
-    this.size = 0;
+    this.parts.reset();
   }
 }
