@@ -13,7 +13,7 @@ describe('p1logger (the program itself)', () => {
     }
   });
 
-  it('every --help and the README give the same config lookup order', async () => {
+  it('every --help and the README give the same config lookup order', { timeout: 240_000 }, async () => {
     const readme = (await readFile(join(repoRoot, 'README.md'), 'utf8')).replace(/\s+/g, ' ');
     expect(readme).toContain('p1logger reads one YAML file: `--config FILE`, else `$P1LOGGER_CONFIG`, else `/etc/p1logger/config.yaml` when it exists; with none it runs the embedded default');
     for (const command of [['run'], ['status'], ['export'], ['import'], ['backfill'], ['config', 'check']]) {

@@ -95,12 +95,15 @@ export class SocatPair {
     const child = this.child;
     const handle = this.meterHandle;
     this.meterHandle = undefined;
+    // socat first: a write blocked on a pty nobody reads (the buffer full) only returns once socat is gone, and
+    // closing the handle waits for it.
+    if (child) {
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGKILL');
+      await exited;
+      this.child = undefined;
+    }
     await handle?.close().catch(() => undefined);
-    if (!child) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGKILL');
-    await exited;
-    this.child = undefined;
   }
 
   async stop(): Promise<void> {
