@@ -3,6 +3,9 @@
  * (influxdb-v1:) and to VictoriaMetrics (influxdb:, the v2 API through @influxdata/influxdb-client), and 100,000 stored
  * DLMS frames (a Kamstrup HAN port's lists, list 3 on the hour) to the same InfluxDB, which must drain at least as
  * fast. Prints telegrams/s, points/s and the
+ * Backlog drain: 100,000 stored DSMR 5 telegrams sent to a local InfluxDB 1.6 (influxdb-v1:), to
+ * VictoriaMetrics (influxdb:, the v2 API through @influxdata/influxdb-client) and to Mosquitto (mqtt://, `publish: all`,
+ * every message QoS 1 and acknowledged). Prints telegrams/s, points/s and the
  * peak RSS of the draining process (the queue and one uploader, as in `p1logger run`, compiled, in a child process of
  * its own).
  * Targets: >= 20,000 telegrams/s to each, RSS < 150 MB.
@@ -20,6 +23,7 @@ import type { FrameProtocol } from '../src/queue/types.js';
 import { hanNotification } from '../src/sources/han-meter.js';
 import { VirtualMeter } from '../src/sources/virtual-meter.js';
 import { Influxd } from '../test/support/influxd.js';
+import { Mosquitto } from '../test/support/mosquitto.js';
 import { Victoria } from '../test/support/victoria.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -64,7 +68,7 @@ let peakFileBytes = statusKb('RssFile');
 const sampler = setInterval(() => { peakRssBytes = Math.max(peakRssBytes, process.memoryUsage().rss); peakAnonBytes = Math.max(peakAnonBytes, statusKb('RssAnon')); peakFileBytes = Math.max(peakFileBytes, statusKb('RssFile')); }, 20);
 const queue = await Queue.open(dataDir, { retentionIntervalMs: 0 });
 const last = (await queue.status()).lastSeq ?? 0;
-const uploader = new Uploader({ name, sink: createSink(parseSinkSpec(spec), { timeoutMs: 60000 }), log: queue, pollIntervalMs: 5 });
+const uploader = new Uploader({ name, sink: createSink(parseSinkSpec(spec), { timeoutMs: 60000, publish: 'all' }), log: queue, publish: 'all', pollIntervalMs: 5 });
 const started = performance.now();
 const cpuAtStart = process.cpuUsage();
 uploader.start();
@@ -99,18 +103,23 @@ async function main(count: number): Promise<void> {
     await fill(dataDir, count);
     console.log(`stored ${count.toLocaleString('en-US')} DSMR 5 telegrams in ${((performance.now() - generated) / 1000).toFixed(1)} s`);
     const dlmsDir = join(dir, 'data-dlms');
-    await fill(dlmsDir, count, dlmsFrame);
+    const dlmsCount = Math.min(count, 100_000);
+    await fill(dlmsDir, dlmsCount, dlmsFrame);
+    console.log(`stored ${dlmsCount.toLocaleString('en-US')} DLMS frames`);
 
     const influxd = await Influxd.start();
     servers.push(influxd);
     await influxd.createDatabase('bench');
     const vm = await Victoria.start();
     servers.push(vm);
+    const mosquitto = await Mosquitto.start();
+    servers.push(mosquitto);
 
     const targets = [
       { label: 'InfluxDB 1.6 (influxdb-v1:, /write)', spec: `influxdb-v1:${influxd.url}?db=bench`, name: 'bench-influxd' },
       { label: 'VictoriaMetrics (influxdb:, v2 API client)', spec: `influxdb:${vm.url}?org=-&bucket=bench`, name: 'bench-vm' },
       { label: 'DLMS (Kamstrup HAN lists) to InfluxDB 1.6', spec: `influxdb-v1:${influxd.url}?db=bench`, name: 'bench-dlms', dataDir: dlmsDir },
+      { label: 'Mosquitto (mqtt:, publish: all, QoS 1)', spec: mosquitto.url, name: 'bench-mqtt' },
     ];
     console.log(`\nnode flags of the service (deploy/p1logger.service): ${serviceNodeFlags.join(' ') || 'none'}`);
     console.log('| target | telegrams/s | points/s | requests | seconds | CPU seconds | RSS at start | peak RSS | peak RSS anonymous | peak RSS file-backed |');

@@ -1,7 +1,14 @@
 import { createRequire } from 'node:module';
 
 /** p1logger's version for Home Assistant's device page; src/sinks/mqtt and dist/sinks/mqtt sit three levels down. */
-export const P1LOGGER_VERSION: string = (createRequire(import.meta.url)('../../../package.json') as { version?: string }).version ?? '0.0.0';
+export const P1LOGGER_VERSION: string = ((): string => {
+  try {
+    return (createRequire(import.meta.url)('../../../package.json') as { version?: string }).version ?? '0.0.0';
+  } catch {
+    // A build copied without its package.json (a benchmark's temp dir): the version is only shown, never needed.
+    return '0.0.0';
+  }
+})();
 
 /**
  * Manufacturer flag ids (the three letters after `/` in a telegram's header, registered with the DLMS User
