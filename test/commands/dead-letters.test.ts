@@ -16,11 +16,16 @@ beforeEach(async () => {
   dir = await makeTempDir();
   received.length = 0;
   refuse = true;
-  // InfluxDB 1.x's /write as far as a sink sees it: 400 with a reason while "refusing", else 204.
+  // InfluxDB 1.x's /write as far as a sink sees it: 400 with a reason while "refusing", else 204. Its /query (the
+  // sink's CREATE DATABASE) answers as for a user allowed to create the database.
   server = createServer((req, res) => {
     let body = '';
     req.on('data', (d: Buffer) => (body += d.toString()));
     req.on('end', () => {
+      if (req.url?.startsWith('/query') === true) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"results":[{"statement_id":0}]}');
+        return;
+      }
       received.push(body);
       if (refuse) res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"partial write: field type conflict"}');
       else res.writeHead(204).end();
