@@ -93,6 +93,7 @@ export class Aggregator {
     const row = this.hourRow(hourOfReading(t, this.timeZone));
     row.telegrams++;
     if (last !== null) this.addEnergy(row, last, sample);
+    else row.firstReadings++;
     this.setCounters(sample);
     if (sample.powerImport !== null || sample.powerExport !== null) {
       row.powerSamples++;

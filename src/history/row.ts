@@ -35,6 +35,8 @@ export interface HistoryRow {
   gapExportWh: number;
   /** Counters that went backwards or a different meter: counted as no use, and marked here. */
   resets: number;
+  /** Readings with no earlier one to take a difference from (the very first): their interval is unknown. */
+  firstReadings: number;
   powerSamples: number;
   powerImportSum: number;
   powerExportSum: number;
@@ -60,6 +62,7 @@ export function emptyRow(start: number, end: number): HistoryRow {
     gapImportWh: 0,
     gapExportWh: 0,
     resets: 0,
+    firstReadings: 0,
     powerSamples: 0,
     powerImportSum: 0,
     powerExportSum: 0,
@@ -107,6 +110,7 @@ export function mergeInto(into: HistoryRow, b: HistoryRow): HistoryRow {
   into.gapImportWh += b.gapImportWh;
   into.gapExportWh += b.gapExportWh;
   into.resets += b.resets;
+  into.firstReadings += b.firstReadings;
   into.powerSamples += b.powerSamples;
   into.powerImportSum += b.powerImportSum;
   into.powerExportSum += b.powerExportSum;
@@ -144,4 +148,14 @@ export function rollUp(rows: readonly HistoryRow[], periodOf: (start: number) =>
     current.end = period.end;
   }
   return out;
+}
+
+/**
+ * Which of two rows of the same hour holds more of what happened: more telegrams, else fewer intervals it could not
+ * count (gaps, resets, readings without a baseline). A rebuild never replaces a row by a poorer one.
+ */
+export function poorer(candidate: HistoryRow, existing: HistoryRow): boolean {
+  if (candidate.telegrams !== existing.telegrams) return candidate.telegrams < existing.telegrams;
+  const unknown = (r: HistoryRow): number => r.gaps + r.resets + r.firstReadings;
+  return unknown(candidate) > unknown(existing);
 }

@@ -1,7 +1,7 @@
 import type { Queue } from '../queue/queue.js';
 import type { AggregatorState } from './aggregate.js';
 import { dayStart, nextDayStart } from './buckets.js';
-import { emptyRow, mergeInto, type DeviceUse, type HistoryRow, type Phases } from './row.js';
+import { emptyRow, mergeInto, poorer, type DeviceUse, type HistoryRow, type Phases } from './row.js';
 import type { DeviceKind } from './sample.js';
 
 /**
@@ -65,6 +65,7 @@ export function encodeRow(row: HistoryRow): unknown[] {
     phases(row.voltageMin),
     phases(row.voltageMax),
     devices,
+    row.firstReadings,
   ];
 }
 
@@ -103,6 +104,7 @@ export function decodeRow(value: unknown): HistoryRow {
     gapImportWh: num(a[9]),
     gapExportWh: num(a[10]),
     resets: num(a[11]),
+    firstReadings: num(a[21]),
     powerSamples: num(a[12]),
     powerImportSum: num(a[13]),
     powerExportSum: num(a[14]),
@@ -142,7 +144,7 @@ export class HistoryStore {
 
   /**
    * Stores final hours, then the days they belong to (merged again from their stored hours) with the state.
-   * `keepRicher` (a rebuild): an hour already stored from more telegrams than the new one is kept, since the
+   * `keepRicher` (a rebuild): an hour already stored that the new one is poorer than is kept (see `poorer`): the
    * queue no longer holds what it was made of. `remove`: hours to delete (a rebuild's hours that are open again).
    * Not fsynced: the queue can rebuild it.
    */
@@ -151,7 +153,7 @@ export class HistoryStore {
     let rows = hours;
     if (options.keepRicher === true && rows.length > 0) {
       const existing = await db.getMany(rows.map((row) => rowKey('hour', row.start)));
-      rows = rows.filter((row, i) => existing[i] === undefined || decodeRow(existing[i]).telegrams <= row.telegrams);
+      rows = rows.filter((row, i) => existing[i] === undefined || !poorer(row, decodeRow(existing[i])));
     }
     const ops: Op[] = rows.map((row) => ({ type: 'put', key: rowKey('hour', row.start), value: encodeRow(row) }));
     for (const start of options.remove ?? []) ops.push({ type: 'del', key: rowKey('hour', start) });
