@@ -57,14 +57,14 @@ export async function statusCommand(flags: DataDirFlags): Promise<number> {
 }
 
 /** Only a loopback listener is asked: status never sends anything off this machine. */
-function statusUrl(listen: string): string | null {
+export function statusUrl(listen: string, path = '/api/status'): string | null {
   const match = /^(.*):(\d+)$/.exec(listen);
   if (match === null) return null;
   const host = match[1]!;
   const loopback = host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
   const wildcard = host === '0.0.0.0' || host === '[::]' || host === '';
   if (!loopback && !wildcard) return null;
-  return `http://${wildcard ? '127.0.0.1' : host}:${match[2]!}/api/status`;
+  return `http://${wildcard ? '127.0.0.1' : host}:${match[2]!}${path}`;
 }
 
 async function fetchStatus(url: string): Promise<Record<string, unknown> | null> {

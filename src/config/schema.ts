@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { historySchema, tariffsSchema, uiSchema } from './history-schema.js';
 import { parseListen } from './listen.js';
 
 /**
@@ -164,6 +165,9 @@ export const configSchema = z.strictObject({
       allowed: 'a list of sinks (mappings with name, url, ...); --sink [NAME=]SPEC, repeatable, replaces the list',
       flag: '--sink',
     })),
+  history: historySchema,
+  tariffs: tariffsSchema,
+  ui: uiSchema,
   log: z
     .strictObject({
       level: z.enum(LOG_LEVELS).default('info').meta(meta({

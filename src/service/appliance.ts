@@ -1,4 +1,5 @@
 import type { Config } from '../config.js';
+import { HistoryRecorder } from '../history/recorder.js';
 import { createStatusServer, LiveFeed, queueHistory, statusSnapshot, type StatusServer } from '../http/index.js';
 import type { Logger } from '../log.js';
 import type { QueueRecord } from '../queue/types.js';
@@ -12,6 +13,8 @@ export interface Appliance {
   /** For the service's onStored: feeds the live graph and wakes the uploaders. */
   stored(record: QueueRecord): void;
   readonly uploaders: readonly Uploader[];
+  /** Hour/day aggregates, kept in the queue's database (src/history/). */
+  readonly history: HistoryRecorder;
   /** The bound status server once the service has started (null when http.enabled is false). */
   readonly server: StatusServer | null;
 }
@@ -37,6 +40,15 @@ export async function addAppliance(service: Service, config: Config, logger: Log
     service.add(uploader);
   }
 
+  const history = new HistoryRecorder({
+    queue: service.queue,
+    timeZone: config.timeZone,
+    parse: { timeZone: config.timeZone },
+    logger,
+    ...(config.history.maxAgeDays === undefined ? {} : { maxAgeDays: config.history.maxAgeDays }),
+  });
+  service.add(history);
+
   let server: StatusServer | null = null;
   if (config.http.enabled) {
     service.add({
@@ -48,6 +60,7 @@ export async function addAppliance(service: Service, config: Config, logger: Log
           logger,
           live,
           history: queueHistory(service.queue, { timeZone: config.timeZone }),
+          aggregates: { source: history, tariffs: config.tariffs, ui: config.ui },
           status: async () =>
             statusSnapshot({
               source: service.source,
@@ -68,9 +81,11 @@ export async function addAppliance(service: Service, config: Config, logger: Log
   return {
     stored(record: QueueRecord): void {
       for (const uploader of uploaders) uploader.notify();
+      history.stored(record);
       if (server !== null) live.publish(parseTelegram(record.raw, { timeZone: config.timeZone }), new Date(record.receivedAt));
     },
     uploaders,
+    history,
     get server() {
       return server;
     },
