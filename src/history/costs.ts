@@ -27,6 +27,20 @@ function localDate(ms: number, timeZone: string): string {
   return `${d.year}-${String(d.month).padStart(2, '0')}-${String(d.day).padStart(2, '0')}`;
 }
 
+/** Length of each local day, remembered: a month of hours asks 720 times for some 30 days. */
+const dayLengths = new Map<string, number>();
+function dayLength(date: string, ms: number, timeZone: string): number {
+  const key = `${timeZone} ${date}`;
+  let length = dayLengths.get(key);
+  if (length === undefined) {
+    const start = dayStart(ms, timeZone);
+    length = nextDayStart(start, timeZone) - start;
+    if (dayLengths.size > 4096) dayLengths.clear();
+    dayLengths.set(key, length);
+  }
+  return length;
+}
+
 const round4 = (x: number): number => Math.round(x * 10_000) / 10_000;
 
 export function hasTariffs(tariffs: TariffsConfig | undefined): tariffs is TariffsConfig {
@@ -46,8 +60,7 @@ export function costsOf(row: HistoryRow, gasM3: number, tariffs: TariffsConfig, 
   const fixed = entryOn(tariffs.fixedPerDay, date);
   const perTariff = (entry: Entry | undefined, t1Wh: number, t2Wh: number): number | null =>
     entry === undefined ? null : (t1Wh / 1000) * (entry.t1 ?? entry.price ?? 0) + (t2Wh / 1000) * (entry.t2 ?? entry.price ?? 0);
-  const start = dayStart(row.start, timeZone);
-  const share = Math.min(1, (row.end - row.start) / (nextDayStart(start, timeZone) - start));
+  const share = Math.min(1, (row.end - row.start) / dayLength(date, row.start, timeZone));
   const costs = {
     import: perTariff(imp, row.importT1Wh, row.importT2Wh),
     export: perTariff(exp, row.exportT1Wh, row.exportT2Wh),

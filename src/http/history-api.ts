@@ -1,5 +1,5 @@
 import type { TariffsConfig, UiConfig } from '../config/history-schema.js';
-import { dayStart, localDateOf, localMidnight, nextDayStart, parseLocalTime, yearStart } from '../history/buckets.js';
+import { dayStart, isoInZone, localDateOf, localMidnight, nextDayStart, parseLocalTime, yearStart } from '../history/buckets.js';
 import { hasTariffs } from '../history/costs.js';
 import { RESOLUTIONS, type HistorySource, type Resolution } from '../history/query.js';
 import { historyAnswer, type HistoryAnswer } from '../history/view.js';
@@ -17,8 +17,10 @@ export interface UiAnswer {
   locale: string;
   tariffNames: { t1: string; t2: string };
   currency: string | null;
-  /** `YYYY-MM-DD` in timeZone. */
+  /** `YYYY-MM-DD` in timeZone, and when that day starts and ends (23 or 25 hours apart when clocks change). */
   today: string;
+  todayStart: string;
+  todayEnd: string;
   now: string;
 }
 
@@ -37,6 +39,8 @@ export function uiAnswer(api: HistoryApi, nowMs: number): UiAnswer {
     tariffNames: { t1: api.ui?.tariffNames.t1 ?? 'low', t2: api.ui?.tariffNames.t2 ?? 'normal' },
     currency: hasTariffs(api.tariffs) ? api.tariffs.currency : null,
     today: `${d.year}-${String(d.month).padStart(2, '0')}-${String(d.day).padStart(2, '0')}`,
+    todayStart: isoInZone(dayStart(nowMs, tz), tz),
+    todayEnd: isoInZone(nextDayStart(dayStart(nowMs, tz), tz), tz),
     now: new Date(nowMs).toISOString(),
   };
 }

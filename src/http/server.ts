@@ -124,7 +124,7 @@ export async function createStatusServer(options: StatusServerOptions): Promise<
         if (options.history === undefined) return sendJson(res, 503, { error: 'no local history' });
         const minutes = Math.min(1440, Math.max(1, Number(url.searchParams.get('minutes') ?? 60) || 60));
         const points = await options.history.powerSeries(now() - minutes * 60_000);
-        return sendJson(res, 200, { minutes, points: points.map((p) => [p.t, p.importKw, p.exportKw]) });
+        return sendJson(res, 200, { minutes, points: points.map((p) => [p.t, p.importKw, p.exportKw]), latest: points[points.length - 1] ?? null });
       }
       case '/api/energy': {
         if (options.history === undefined) return sendJson(res, 503, { error: 'no local history' });
