@@ -82,12 +82,8 @@ function fail(message: string, code: number): number {
 }
 
 export async function historyCommand(flags: HistoryFlags): Promise<number> {
-  let config: Config;
-  try {
-    config = await configOf(flags);
-  } catch (error) {
-    return fail(error instanceof Error ? error.message : String(error), 2);
-  }
+  const config = await configOf(flags).catch((error: unknown) => fail(error instanceof Error ? error.message : String(error), 2));
+  if (typeof config === 'number') return config;
   const params = new URLSearchParams({ resolution: flags.resolution });
   if (flags.from !== undefined) params.set('from', flags.from);
   if (flags.to !== undefined) params.set('to', flags.to);
@@ -124,12 +120,8 @@ async function fetchJson(url: string): Promise<{ status: number; body: unknown }
 }
 
 export async function rebuildCommand(flags: RebuildFlags): Promise<number> {
-  let config: Config;
-  try {
-    config = await configOf(flags);
-  } catch (error) {
-    return fail(error instanceof Error ? error.message : String(error), 2);
-  }
+  const config = await configOf(flags).catch((error: unknown) => fail(error instanceof Error ? error.message : String(error), 2));
+  if (typeof config === 'number') return config;
   const from = flags.from === undefined ? undefined : parseLocalTime(flags.from, config.timeZone) ?? undefined;
   let queue: Queue | undefined;
   try {

@@ -17,14 +17,8 @@ export type HistoryEvent =
   | { type: 'meter-changed'; time: number; from: string; to: string }
   | { type: 'gap'; time: number; seconds: number; what: string };
 
-interface Counters {
-  time: number;
-  meter: string | undefined;
-  importT1: number | null;
-  importT2: number | null;
-  exportT1: number | null;
-  exportT2: number | null;
-}
+/** The last reading's counters: the baseline of the next difference. */
+type Counters = Pick<HistorySample, 'time' | 'meter' | 'importT1' | 'importT2' | 'exportT1' | 'exportT2'>;
 
 /** Everything needed to continue where the aggregator stopped: stored with the rows (JSON). */
 export interface AggregatorState {
