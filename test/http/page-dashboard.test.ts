@@ -129,7 +129,8 @@ describe.each([
   });
 
   it('draws every series of every chart', async () => {
-    expect(await pixels(page, '#chart', COLORS.t2)).toBeGreaterThan(50);
+    await expect.poll(() => page.evaluate<number>('window.p1logger.chart.data[0].length'), { timeout: 30_000 }).toBeGreaterThan(1);
+    await expect.poll(() => pixels(page, '#chart', COLORS.t2)).toBeGreaterThan(50);
     // Early in a month "this month" has a day or two: the last 30 days have bars of every kind.
     await page.click('#days-toggle button[data-mode="30"]');
     for (const chart of ['#chart-days', '#chart-months']) {
