@@ -35,9 +35,6 @@ function frames(): Unit[] {
 }
 
 const FRAMES = frames();
-if (process.env.FC_SEED) fc.configureGlobal({ seed: Number(process.env.FC_SEED), endOnFailure: true });
-if (process.env.FC_SEED) fc.configureGlobal({ seed: Number(process.env.FC_SEED) });
-if (process.env.FC_SEED) fc.configureGlobal({ seed: Number(process.env.FC_SEED) });
 
 function run(chunks: readonly Uint8Array[], withKeys = true): { events: DetectorEvent[]; detector: FrameDetector } {
   const detector = new FrameDetector(withKeys ? { keys } : {});
@@ -105,7 +102,6 @@ describe('the frame detector under fuzzing', () => {
         const intact = outcome(run([unit.bytes]).events).filter((e) => e.startsWith('dlms') || e.startsWith('telegram'));
         // A damaged frame never yields a reading the intact one does not give...
         const got = outcome(run([bytes]).events).filter((e) => e.startsWith('dlms') || e.startsWith('telegram'));
-        if (got.some((e) => !intact.includes(e))) console.log(JSON.stringify({ name: unit.name, index, bit, cut, got: got.map((e) => e.slice(0, 200)), intact: intact.map((e) => e.slice(0, 200)) }, null, 1));
         expect(got.filter((e) => !intact.includes(e))).toEqual([]);
         // One flag of two between HDLC frames cut: one shared flag closes the one and opens the next, as HDLC allows.
         const flag = (i: number): boolean => unit.bytes[i] === 0x7e;
@@ -128,9 +124,7 @@ describe('the frame detector under fuzzing', () => {
       fc.property(fc.array(fc.tuple(fc.constantFrom(...FRAMES), junk), { minLength: 1, maxLength: 8 }), fc.array(fc.nat(), { maxLength: 12 }), (parts, cuts) => {
         const stream = Buffer.concat(parts.flatMap(([unit, gap]) => [unit.bytes, gap]));
         const expected = parts.flatMap(([unit]) => alone.get(unit.name)!);
-        const got = outcome(run(split(stream, cuts)).events);
-        if (JSON.stringify(got) !== JSON.stringify(expected)) console.log(JSON.stringify({ names: parts.map(([u, g]) => [u.name, Buffer.from(g).toString('hex')]), cuts, got: got.map((e) => e.slice(0, 90)), expected: expected.map((e) => e.slice(0, 90)) }, null, 1));
-        expect(got).toEqual(expected);
+        expect(outcome(run(split(stream, cuts)).events)).toEqual(expected);
       }),
       { numRuns: 200 },
     );
