@@ -4,7 +4,8 @@ export interface ReplayStep {
   delayMs: number;
 }
 
-const TIMESTAMP = /\n0-0:1\.0\.0\((\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})([SW]?)\)/;
+/** The meter's time; some Landis+Gyr E350 firmware writes the season flag in lower case. */
+const TIMESTAMP = /\n0-0:1\.0\.0\((\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})([SWsw]?)\)/;
 const DSMR5_VERSION = /\n1-3:0\.2\.8\(5\d\)/;
 /** Longer gaps in a capture (the logger was down) are not worth waiting for. */
 const MAX_GAP_MS = 60_000;
@@ -42,6 +43,6 @@ function meterTimeMs(text: string): number | null {
   const m = TIMESTAMP.exec(text);
   if (m === null) return null;
   const n = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-  const offsetH = m[7] === 'S' ? 2 : 1;
+  const offsetH = m[7]?.toUpperCase() === 'S' ? 2 : 1;
   return Date.UTC(2000 + n[0], n[1] - 1, n[2], n[3] - offsetH, n[4], n[5]);
 }

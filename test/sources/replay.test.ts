@@ -15,6 +15,15 @@ describe('replaySchedule', () => {
     expect(Buffer.concat(steps.map((s) => s.bytes)).equals(capture)).toBe(true);
   });
 
+  it('reads lower-case season flags as upper-case ones (Landis+Gyr E350), across the change to winter time', () => {
+    // 02:59:58 summer time, then 02:00:01 winter time: 3 s later (an hour of wall clock back).
+    const at = (time: string): string => `/XMX5LGBBFFB231237741\r\n\r\n1-3:0.2.8(50)\r\n0-0:1.0.0(${time})\r\n!\r\n`;
+    const lower = replaySchedule(Buffer.from(at('231029025958s') + at('231029020001w'), 'latin1'));
+    const upper = replaySchedule(Buffer.from(at('231029025958S') + at('231029020001W'), 'latin1'));
+    expect(lower.map((s) => s.delayMs)).toEqual([0, 3000]);
+    expect(upper.map((s) => s.delayMs)).toEqual([0, 3000]);
+  });
+
   it('falls back to the version interval: 10 s for DSMR 2.2, 1 s for DSMR 5 without usable times', () => {
     const v22 = fixture('V2_2.txt');
     expect(replaySchedule(Buffer.concat([v22, v22])).map((s) => s.delayMs)).toEqual([0, 10_000]);
