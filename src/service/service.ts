@@ -1,5 +1,7 @@
+import { P1Error } from '../errors.js';
 import type { Logger } from '../log.js';
-import { FrameEventLog } from '../log/frame-events.js';
+import { FRAME_SUMMARY_MS, FrameEventLog } from '../log/frame-events.js';
+import { RepeatedLog } from '../log/repeated.js';
 import { Queue, type QueueOptions } from '../queue/queue.js';
 import { ClockWatch } from '../queue/clock-watch.js';
 import type { QueueRecord } from '../queue/types.js';
@@ -96,6 +98,7 @@ export class Service {
   private acquisition: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private readonly frameLog: FrameEventLog;
+  private readonly storeLog: RepeatedLog;
   private readonly keys: DlmsKeys | undefined;
   private readonly clockWatch = new ClockWatch();
 
@@ -107,6 +110,7 @@ export class Service {
     this.onStored = options.onStored;
     this.clock = options.clock ?? (() => new Date());
     this.frameLog = new FrameEventLog(this.log, this.counters);
+    this.storeLog = new RepeatedLog({ logger: this.log, summaryMs: FRAME_SUMMARY_MS });
   }
 
   add(component: ServiceComponent): this {
@@ -148,6 +152,7 @@ export class Service {
     }
     await this.queue.close();
     this.frameLog.flush();
+    this.storeLog.flush();
     this.log.info({ ...this.counters }, 'stopped');
   }
 
@@ -225,10 +230,9 @@ export class Service {
       },
       (error: unknown) => {
         this.counters.storeFailed++;
-        // A full disk refuses every telegram until the queue has made room: log the first and then every 100th.
-        if (this.counters.storeFailed % 100 === 1) {
-          this.log.error({ err: error, lost: this.counters.storeFailed }, 'telegram not stored');
-        }
+        // A full disk refuses every telegram until the queue has made room: the first is logged, then summaries.
+        const code = error instanceof P1Error ? error.code : 'store';
+        this.storeLog.log('error', code, { err: error, lost: this.counters.storeFailed }, 'telegram not stored');
       },
     );
     this.inFlight.add(write);

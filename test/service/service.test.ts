@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { rm } from 'node:fs/promises';
-import { silentLogger } from '../../src/log.js';
+import { Writable } from 'node:stream';
+import { createLogger, silentLogger } from '../../src/log.js';
 import { Queue } from '../../src/queue/queue.js';
 import type { QueueRecord } from '../../src/queue/types.js';
 import { Service } from '../../src/service/service.js';
@@ -74,4 +75,28 @@ it('stop() stops reading, stops components in reverse order after acquisition, t
   expect(service.counters.stored).toBe(2);
   expect(events).toEqual(['start uploader', 'start http', 'stop http (queue has 2)', 'stop uploader (queue has 2)']);
   await expect(queue.append('x')).rejects.toMatchObject({ code: 'P1_QUEUE_CLOSED' });
+});
+
+it('a queue that refuses every telegram is logged once and then summarised, not once per telegram', async () => {
+  const queue = await Queue.open(dir, { retentionIntervalMs: 0, reserveBytes: 0 });
+  const lines: Array<{ msg: string; repeats?: number; lost?: number }> = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as (typeof lines)[number]);
+      done();
+    },
+  });
+  const telegrams = Array.from({ length: 250 }, (_, i) => makeTelegram(i + 1)).join('');
+  const service = new Service({ source: chunkSource(Buffer.from(telegrams, 'latin1'), 4096, true), queue, logger: createLogger({ level: 'error', destination }) });
+  // A closed database refuses every append, as a full disk does until room is made.
+  await queue.close();
+  await service.start();
+  await service.finished;
+  await service.stop().catch(() => undefined);
+  expect(service.counters).toMatchObject({ telegrams: 250, stored: 0, storeFailed: 250 });
+  const notStored = lines.filter((l) => l.msg.startsWith('telegram not stored'));
+  // The first in full, the other 249 in the summary written when the service stops.
+  expect(notStored).toHaveLength(2);
+  expect(notStored[0]).toMatchObject({ lost: 1 });
+  expect(notStored[1]).toMatchObject({ repeats: 249, lost: 250 });
 });
