@@ -71,6 +71,8 @@ export interface RetentionResult {
 
 /** Appends waiting while the queue recovers from a full disk; past this they are refused. */
 const MAX_WAITING_APPENDS = 10_000;
+/** Grouped durability writes a group this large at once instead of at its interval (a meter sends ~10 a group). */
+const GROUP_FULL_APPENDS = 256;
 /**
  * Making room removes between 1% and 2% of the records per step (fewer free nothing: LevelDB gives space back a
  * table file at a time), and stops after a few steps that freed nothing.
@@ -310,6 +312,13 @@ export class Queue implements TelegramLog {
     const record: QueueRecord = { seq: ++this.assigned, receivedAt: receivedAt.toISOString(), protocol, raw };
     return new Promise<QueueRecord>((resolve, reject) => {
       this.buffer.push({ record, resolve, reject });
+      if (this.groupTimer !== undefined && this.buffer.length >= GROUP_FULL_APPENDS) {
+        // A full group is written now: a fast source (a capture replayed) is not held to one group per interval.
+        clearTimeout(this.groupTimer);
+        this.groupTimer = undefined;
+        void this.exclusive(() => this.writeBuffered());
+        return;
+      }
       this.scheduleFlush();
     });
   }

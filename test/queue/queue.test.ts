@@ -127,6 +127,22 @@ describe('durability', () => {
     queue = await openQueue();
     expect((await allRecords(queue)).map((r) => r.seq)).toHaveLength(31);
   });
+
+  it('grouped mode writes a full group at once: a fast source is not held to one group per interval', async () => {
+    // An interval far longer than the test: only a group that filled up can resolve its appends.
+    const queue = await openQueue({ durability: 'grouped', groupIntervalMs: 3_600_000 });
+    const stored = await Promise.all(Array.from({ length: 300 }, (_, i) => queue.append(makeTelegram(i + 1))));
+    expect(stored.map((r) => r.seq)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+    // A group that is not full waits for its interval (or a flush, as on shutdown).
+    const few = Array.from({ length: 10 }, (_, i) => queue.append(makeTelegram(301 + i)));
+    let settled = false;
+    void Promise.all(few).then(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(settled).toBe(false);
+    await queue.flush();
+    expect((await Promise.all(few)).map((r) => r.seq)).toEqual(Array.from({ length: 10 }, (_, i) => 301 + i));
+    await queue.close();
+  });
 });
 
 describe('cursors', () => {
