@@ -1,10 +1,9 @@
 import { DsmrTextReader } from './dsmr-text.js';
-import { GcmRecogniser, HdlcRecogniser } from './unread-frames.js';
 import type { CrcStatus } from './types.js';
 
 export type TelegramEvent = { type: 'telegram'; raw: string; crc: CrcStatus };
 export type RejectedEvent = { type: 'rejected'; code: 'P1_CRC_MISMATCH' | 'P1_TELEGRAM_INVALID'; reason: string; raw: string };
-export type HintCode = 'P1_PARITY_7E1' | 'P1_STREAM_ENCRYPTED' | 'P1_STREAM_DLMS';
+export type HintCode = 'P1_PARITY_7E1';
 export type HintEvent = { type: 'hint'; code: HintCode; message: string };
 
 /** What the framer found in the byte stream, in stream order. Each hint comes at most once per framer. */
@@ -34,13 +33,11 @@ export type FrameRead =
   /** A frame that failed its check (CRC, parity, structure), ending at `end`. */
   | { kind: 'rejected'; end: number; event: RejectedEvent }
   /** A reading; `hint` says something about the port the frame showed (once per framer). */
-  | { kind: 'telegram'; end: number; event: TelegramEvent; hint?: HintEvent }
-  /** A whole frame of a kind p1logger does not read yet: its bytes are junk, and `hints` say what it is. */
-  | { kind: 'unread'; end: number; hints: readonly HintEvent[] };
+  | { kind: 'telegram'; end: number; event: TelegramEvent; hint?: HintEvent };
 
 /**
  * One kind of frame, found by its start bytes. A reader is pure: it looks at the bytes and says what they are.
- * Frame kinds that p1logger reads later (HDLC, M-Bus, DLMS encryption) plug in here beside DSMR text.
+ * DSMR text is the one kind today: binary frames are found by the frame detector in front (src/frames/).
  */
 export interface FrameReader {
   readonly startBytes: readonly number[];
@@ -79,7 +76,8 @@ export class TelegramFramer {
 
   constructor(options: FramerOptions = {}) {
     this.maxBytes = options.maxTelegramBytes ?? 64 * 1024;
-    this.readers = [new DsmrTextReader(this.maxBytes), new HdlcRecogniser(this.maxBytes), new GcmRecogniser(this.maxBytes)];
+    // Binary frames (HDLC, M-Bus, ciphered) are the frame detector's (src/frames/), which hands this framer text.
+    this.readers = [new DsmrTextReader(this.maxBytes)];
     for (const reader of this.readers) for (const byte of reader.startBytes) this.readerOf[byte] = reader;
   }
 
@@ -149,15 +147,10 @@ export class TelegramFramer {
         this.failure = null;
         this.reported = start;
       }
-      if (read.kind === 'telegram') {
-        if (read.hint !== undefined) this.hint(events, read.hint);
-        this.stats.telegrams++;
-        events.push(read.event);
-        this.reported = read.end;
-      } else {
-        for (const hint of read.hints) this.hint(events, hint);
-        this.junk(events, read.end);
-      }
+      if (read.hint !== undefined) this.hint(events, read.hint);
+      this.stats.telegrams++;
+      events.push(read.event);
+      this.reported = read.end;
       this.cursor = read.end;
     }
     this.compact();
