@@ -18,6 +18,7 @@ const commands: Record<string, () => Promise<Register>> = {
   status: async () => (await import('./commands/status.js')).registerStatus,
   export: async () => (await import('./commands/export.js')).registerExport,
   import: async () => (await import('./commands/import.js')).registerImport,
+  history: async () => (await import('./commands/history.js')).registerHistory,
   backfill: async () => (await import('./commands/backfill.js')).registerBackfill,
   config: async () => (await import('./commands/config.js')).registerConfig,
   repair: async () => (await import('./commands/repair.js')).registerRepair,

@@ -4,6 +4,8 @@ import { errorLine } from './error-line.js';
 import { openCapture } from '../sources/capture-file.js';
 import { P1Error } from '../errors.js';
 import { Queue } from '../queue/queue.js';
+import { rebuildHistory } from '../history/rebuild.js';
+import { HistoryStore } from '../history/store.js';
 import type { QueueRecord } from '../queue/types.js';
 import { dlmsKeys, meterKeysFromEnv } from '../config/meter-keys.js';
 import { FrameDetector } from '../frames/detector.js';
@@ -36,7 +38,8 @@ export function registerImport(program: Command): void {
       'after',
       "\nEach telegram's receive time is its meter time (0-0:1.0.0); telegrams without one (DSMR 2.2/3) get\n" +
         '--start + n x --interval, n counting from 0. Telegrams with a bad CRC are skipped and counted.\n' +
-        'Importing a file twice stores it twice; sinks absorb that (same telegram, same points).\n' +
+        'Importing a file twice stores it twice; sinks absorb that (same telegram, same points), and the history\n' +
+        '(rebuilt from the first imported telegram on) counts a reading it already has once.\n' +
         'The service must not be running on the data directory (exit 1 naming its lock).\n' +
         'Exit status: 0 when telegrams were stored, 1 when none were or the queue cannot be used, 2 usage errors.',
     )
@@ -56,6 +59,7 @@ export async function importCommand(file: string, flags: ImportFlags): Promise<n
   let dataDir: string;
   let keys: DlmsKeys | undefined;
   let start: Date | undefined;
+  let historyZone: string;
   try {
     input = await openCapture(file);
     // Keys from the configuration (and its environment) unless only a data directory was given.
@@ -63,13 +67,15 @@ export async function importCommand(file: string, flags: ImportFlags): Promise<n
     dataDir = config.dataDir;
     keys = dlmsKeys(config.decryptionKey, config.authenticationKey) ?? (await meterKeysFromEnv());
     start = flags.start?.at(flags.timeZone ?? config.timeZone);
+    historyZone = config.timeZone;
   } catch (error) {
     process.stderr.write(`p1logger import: ${errorLine(error)}\n`);
     return 2;
   }
   let queue: Queue;
   try {
-    queue = await Queue.open(dataDir);
+    // No retention while importing: the history is built from what was imported before anything is removed.
+    queue = await Queue.open(dataDir, { retentionIntervalMs: 0 });
   } catch (error) {
     process.stderr.write(`p1logger import: ${errorLine(error)}\n`);
     return 1;
@@ -82,9 +88,11 @@ export async function importCommand(file: string, flags: ImportFlags): Promise<n
   let first: QueueRecord | undefined;
   let last: QueueRecord | undefined;
   let stored = 0;
+  let earliest = Number.POSITIVE_INFINITY;
   const flush = async (): Promise<void> => {
     const records = await Promise.all(pending);
     pending = [];
+    for (const record of records) earliest = Math.min(earliest, Date.parse(record.receivedAt));
     first ??= records[0];
     last = records[records.length - 1] ?? last;
     stored += records.length;
@@ -111,6 +119,11 @@ export async function importCommand(file: string, flags: ImportFlags): Promise<n
       if (pending.length >= CHUNK) await flush();
     }
     await flush();
+    if (stored > 0) {
+      // From just before the first: a reading on the hour closes the hour before, which is rebuilt too.
+      const built = await rebuildHistory({ queue, store: new HistoryStore(queue, historyZone), timeZone: historyZone, parse: { timeZone: flags.timeZone ?? historyZone }, from: earliest - 1 });
+      process.stderr.write(`history rebuilt from ${new Date(earliest).toISOString()}: ${built.hours} hours\n`);
+    }
   } catch (error) {
     for (const r of await Promise.allSettled(pending)) if (r.status === 'fulfilled') stored++;
     process.stderr.write(`p1logger import: ${errorLine(error)}\n`);

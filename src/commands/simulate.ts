@@ -93,18 +93,22 @@ export async function simulateCommand(options: SimulateCommandOptions, logger: L
       return 2;
     }
   }
-  let output: Output;
-  try {
-    output = options.listen !== undefined ? await tcpOutput(parseListen(options.listen), logger) : options.out !== undefined ? await fileOutput(options.out) : stdoutOutput();
-  } catch (error) {
-    process.stderr.write(`p1logger simulate: ${errorLine(error)}\n`);
-    return 2;
-  }
-
+  // Before the output opens: `listening on` tells a supervisor it may stop us, and a SIGTERM that came before
+  // the handler would kill the process (no exit status) instead of ending the simulation.
   const controller = new AbortController();
   const stop = (): void => controller.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  let output: Output;
+  try {
+    output = options.listen !== undefined ? await tcpOutput(parseListen(options.listen), logger) : options.out !== undefined ? await fileOutput(options.out) : stdoutOutput();
+  } catch (error) {
+    process.removeListener('SIGINT', stop);
+    process.removeListener('SIGTERM', stop);
+    process.stderr.write(`p1logger simulate: ${errorLine(error)}\n`);
+    return 2;
+  }
+
   const onStdoutError = (error: NodeJS.ErrnoException): void => {
     if (error.code === 'EPIPE') stop();
   };

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { SubjectError } from '../errors.js';
 import { parseSinkSpec } from '../sinks/spec.js';
 import { parseSourceSpec } from '../sources/spec.js';
+import { historySchema, tariffsSchema, uiSchema } from './history-schema.js';
 import { parseListen } from './listen.js';
 
 /**
@@ -260,6 +261,9 @@ export const configSchema = z.strictObject({
       allowed: 'a list of sinks (mappings with name, url, ...); --sink [NAME=]SPEC, repeatable, replaces the list',
       flag: '--sink',
     })),
+  history: historySchema,
+  tariffs: tariffsSchema,
+  ui: uiSchema,
   log: z
     .strictObject({
       level: z.enum(LOG_LEVELS).default('info').meta(meta({

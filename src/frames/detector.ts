@@ -93,6 +93,11 @@ export class FrameDetector {
     };
   }
 
+  /** Bytes held while a candidate frame waits for the rest of itself. */
+  get bufferedBytes(): number {
+    return this.pending.length;
+  }
+
   push(chunk: Uint8Array): DetectorEvent[] {
     const events: DetectorEvent[] = [];
     this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
@@ -163,6 +168,7 @@ export class FrameDetector {
       this.cover(read.end);
       return { kind: 'accepted', end: read.end };
     }
+    this.hdlc.reset();
     const before = this.text.stats.telegrams;
     const out = [...this.text.push(buf.subarray(pos, read.end)), ...this.text.end()];
     if (this.text.stats.telegrams > before) this.announce(events, 'dsmr', false);
@@ -242,6 +248,7 @@ export class FrameDetector {
     // yet) follows, so that noise does not ask for a key.
     if (result.kind === 'rejected' && result.code === 'P1_KEY_REQUIRED' && end < buf.length && STARTS[buf[end]!] !== 1) return { kind: 'failed' };
     this.cover(end);
+    this.hdlc.reset();
     this.deliver(result, 'ciphered', events);
     return { kind: 'accepted', end };
   }
@@ -293,8 +300,12 @@ export class FrameDetector {
 
   /** Counts bytes[from, to) as junk, except those that belong to a frame already reported. */
   private junk(events: DetectorEvent[], from: number, to: number): void {
-    const bytes = to - Math.max(from, this.coveredUntil);
+    const start = Math.max(from, this.coveredUntil);
+    const bytes = to - start;
     if (bytes <= 0) return;
+    // HDLC segments carry no sequence number: they follow each other back to back (idle flags at most), so junk
+    // between two means one was lost, and joining the rest would make a reading of the wrong bytes.
+    if (this.hdlc.pending > 0 && !onlyFlags(this.pending, start, to)) this.hdlc.reset();
     this.own.junkBytes += bytes;
     const last = events[events.length - 1];
     if (last?.type === 'junk') last.bytes += bytes;
@@ -313,6 +324,11 @@ export function provesLine(event: DetectorEvent): boolean {
 
 const STARTS = new Uint8Array(256);
 for (const byte of [SLASH, SLASH_WITH_PARITY, HDLC_FLAG, MBUS_START, APDU.generalGloCiphering]) STARTS[byte] = 1;
+
+function onlyFlags(buf: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (buf[i] !== HDLC_FLAG) return false;
+  return true;
+}
 
 function nextStart(buf: Uint8Array, from: number): number {
   for (let i = from; i < buf.length; i++) if (STARTS[buf[i]!] === 1) return i;
@@ -339,6 +355,8 @@ function cipheredLength(buf: Uint8Array, at: number): number | undefined | null 
   } else {
     return null;
   }
+  // The security control byte follows the length: wait for it too.
+  if (buf.length - at <= header) return undefined;
   const total = header + length;
   // Security control: encrypted and/or authenticated, suite 0 or 1; a tagged frame holds at least its 12-byte tag.
   if (!CIPHERED_CONTROLS.has(buf[at + header] ?? -1) || length < 5 || total > MAX_CIPHERED_BYTES) return null;

@@ -1,4 +1,4 @@
-import { EVEN_PARITY } from '../telegram/dsmr-text.js';
+import { isLetter } from '../telegram/dsmr-text.js';
 
 /**
  * Where a DSMR text telegram that starts at `start` ('/', or 0xAF: '/' with the 7E1 parity bit) ends in a stream
@@ -12,6 +12,12 @@ const BANG = 0x21;
 const CR = 0x0d;
 const LF = 0x0a;
 const MAX_CRC_DIGITS = 4;
+/** An identification line is some 20 characters: "/" + maker (3) + baud digit + "\\" + type. */
+const MAX_HEADER_BYTES = 256;
+/** Bytes no telegram body holds: C0 controls but CR and LF, and DEL. */
+const CONTROL = new Uint8Array(256);
+for (let b = 0; b < 0x20; b++) if (b !== CR && b !== LF) CONTROL[b] = 1;
+CONTROL[0x7f] = 1;
 
 export type DsmrTextRead =
   | { kind: 'telegram'; end: number }
@@ -19,16 +25,25 @@ export type DsmrTextRead =
   /** `truncated`: a telegram that another start cut short (counted); otherwise not DSMR text at all. */
   | { kind: 'invalid'; truncated: boolean; end: number };
 
-
 export function readDsmrText(buf: Uint8Array, start: number, atEnd: boolean, maxBytes: number): DsmrTextRead {
-  // 7E1: every byte has even parity and its low 7 bits are ASCII; 8N1: every byte is ASCII.
+  // A telegram is text. Its body holds no control byte but CR and LF; its identification line may (Iskra's "\2",
+  // Fluvius's 0xAB), but no NUL and no more than a line's length. In 7E1 a parity error is the telegram framer's
+  // to report (the only check a DSMR 2.2/3 telegram has), like any byte the CRC judges. A '/' in a binary frame
+  // meets a NUL or another control byte within a few bytes, so it does not hold the stream up.
   const parity = buf[start] === SLASH_WITH_PARITY;
   let previous = SLASH;
+  let inHeader = true;
   for (let i = start + 1; i < buf.length; i++) {
     const raw = buf[i]!;
-    if (parity ? EVEN_PARITY[raw] !== 1 : raw >= 0x80) return { kind: 'invalid', truncated: false, end: start + 1 };
     const byte = raw & 0x7f;
-    if (byte === SLASH) return { kind: 'invalid', truncated: true, end: i };
+    const text = parity ? byte : raw;
+    // An identification line begins with the maker's letters; a '/' in a value, a date or 0xAF noise does not.
+    if (i === start + 1 && !isLetter(byte)) return { kind: 'invalid', truncated: false, end: start + 1 };
+    if (inHeader ? text === 0 : CONTROL[text] === 1) return { kind: 'invalid', truncated: false, end: start + 1 };
+    if (inHeader && i - start > MAX_HEADER_BYTES) return { kind: 'invalid', truncated: true, end: i };
+    if (byte === LF) inHeader = false;
+    // A '/' that starts a line starts the next telegram; one inside a line (a header, a text message) is data.
+    if (byte === SLASH && previous === LF) return { kind: 'invalid', truncated: true, end: i };
     if (byte === BANG && previous === LF) return trailer(buf, i, atEnd);
     previous = byte;
     if (i - start > maxBytes) return { kind: 'invalid', truncated: true, end: i };

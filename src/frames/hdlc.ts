@@ -61,8 +61,9 @@ export function readHdlcFrame(buf: Uint8Array, start: number, atEnd: boolean): H
   const shaped = buf[closing] === HDLC_FLAG;
   if (!checkX25(buf, start + 1, hcsAt)) {
     // A damaged header is a CRC error when the rest looks like a frame (closing flag where the length says, the
-    // LLC header after the HCS); otherwise it was a 0x7E in junk, or a closing flag that opens nothing.
-    const counted = shaped && isLlc(buf, hcsAt + 2);
+    // LLC header after the HCS); otherwise it was a 0x7E in junk, or a closing flag that opens nothing. A flag
+    // inside the header is most likely the start of the frame whose LLC that is, and the rescan reads it.
+    const counted = shaped && isLlc(buf, hcsAt + 2) && buf.subarray(start + 1, hcsAt + 2).indexOf(HDLC_FLAG) === -1;
     return { kind: 'invalid', counted, reason: 'header check sequence (HCS) does not match', end: start + 1 };
   }
   if (!shaped) return notAFrame('no closing flag where the length ends', start + 1);

@@ -26,6 +26,7 @@ const TYPES: Record<string, string> = {
   html: 'text/html; charset=utf-8',
   js: 'text/javascript; charset=utf-8',
   css: 'text/css; charset=utf-8',
+  svg: 'image/svg+xml',
 };
 
 async function asset(path: string, cache: string): Promise<Asset> {
@@ -47,6 +48,9 @@ export function loadAssets(): Promise<Assets> {
     const files = new Map<string, Asset>([
       ['/static/app.js', await asset(own('app.js'), 'no-cache')],
       ['/static/app.css', await asset(own('app.css'), 'no-cache')],
+      ['/static/favicon.svg', await asset(own('favicon.svg'), 'public, max-age=86400')],
+      // Browsers ask for this whatever the page says: answer it rather than log a 404.
+      ['/favicon.ico', await asset(own('favicon.svg'), 'public, max-age=86400')],
       ['/static/uPlot.iife.min.js', await asset(require.resolve('uplot/dist/uPlot.iife.min.js'), 'public, max-age=86400')],
       ['/static/uPlot.min.css', await asset(require.resolve('uplot/dist/uPlot.min.css'), 'public, max-age=86400')],
     ]);

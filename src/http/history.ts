@@ -1,5 +1,5 @@
-import { zoneOffsetAt } from '../telegram/time.js';
-import type { MeterReading } from './reading.js';
+import { localMidnight } from '../history/buckets.js';
+import type { MeterReading, PhaseReading } from './reading.js';
 
 /** One point of the live power graph. */
 export interface PowerPoint {
@@ -7,6 +7,8 @@ export interface PowerPoint {
   t: number;
   importKw: number | null;
   exportKw: number | null;
+  /** Per phase, when the meter sends it (the page shows the latest). */
+  phases?: PhaseReading[];
 }
 
 /** Energy used and returned in a period, from the difference of two meter readings. */
@@ -38,7 +40,7 @@ export interface HistoryProvider {
 }
 
 export function powerPoint(reading: MeterReading): PowerPoint {
-  return { t: reading.t, importKw: reading.powerImportKw, exportKw: reading.powerExportKw };
+  return { t: reading.t, importKw: reading.powerImportKw, exportKw: reading.powerExportKw, phases: reading.phases };
 }
 
 /** Meter resolution is 1 Wh and 1 dm3: rounding to 3 decimals removes floating-point noise only. */
@@ -84,13 +86,6 @@ export function readingsHistory(list: readonly MeterReading[]): HistoryProvider 
       });
     },
   };
-}
-
-/** The instant local midnight starts on `year-month-day` in `timeZone`. */
-function localMidnight(year: number, month: number, day: number, timeZone: string): number {
-  const wall = Date.UTC(year, month - 1, day);
-  const guess = wall - zoneOffsetAt(wall, timeZone) * 60_000;
-  return wall - zoneOffsetAt(guess, timeZone) * 60_000;
 }
 
 /** Start of today and of this month in the configured time zone (not the machine's). */

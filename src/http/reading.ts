@@ -13,6 +13,26 @@ export interface MeterReading {
   /** Gas meter reading (m3) and the time the gas meter took it (hourly or 5-minutely, not the telegram's time). */
   gasM3: number | null;
   gasTime: number | null;
+  /** L1, L2, L3: power drawn and returned (kW), voltage (V), current (A); null where the meter sends none. */
+  phases: PhaseReading[];
+}
+
+export interface PhaseReading {
+  importKw: number | null;
+  exportKw: number | null;
+  voltage: number | null;
+  current: number | null;
+}
+
+/** OBIS C codes of L1-L3: power imported, exported, voltage, current. */
+const PHASES = [
+  ['21', '22', '32', '31'],
+  ['41', '42', '52', '51'],
+  ['61', '62', '72', '71'],
+] as const;
+
+function plain(object: CosemObject | undefined): number | null {
+  return object !== undefined && typeof object.value === 'number' ? object.value : null;
 }
 
 /** A numeric value in kW or kWh; meters such as Sagemcom's send W and Wh (divided, not multiplied by 0.001: exact). */
@@ -65,5 +85,11 @@ export function readingOf(telegram: Telegram, receivedAt: Date | number): MeterR
     exportT2: scaled(o['1-0:2.8.2']),
     gasM3: gas?.value ?? null,
     gasTime: gas?.time ?? null,
+    phases: PHASES.map(([imp, exp, volt, amp]) => ({
+      importKw: scaled(o[`1-0:${imp}.7.0`]),
+      exportKw: scaled(o[`1-0:${exp}.7.0`]),
+      voltage: plain(o[`1-0:${volt}.7.0`]),
+      current: plain(o[`1-0:${amp}.7.0`]),
+    })),
   };
 }

@@ -5,6 +5,7 @@ import { silentLogger, type Logger } from '../log.js';
 import { listenOn } from '../net/listen.js';
 import { loadAssets, type Asset } from './assets.js';
 import { periodStarts, type HistoryProvider } from './history.js';
+import { historyQuery, HistoryQueryError, uiAnswer, type HistoryApi } from './history-api.js';
 import type { LiveSource } from './live.js';
 import { LiveStream, type LiveClientStats } from './live-stream.js';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
@@ -17,6 +18,8 @@ export interface StatusServerOptions {
   status: () => StatusSnapshot | Promise<StatusSnapshot>;
   /** Local history for the page's graph and kWh figures; without it those parts say "no history". */
   history?: HistoryProvider;
+  /** Hour/day/month/year aggregates with costs, for /api/history and the dashboard (/api/ui). */
+  aggregates?: HistoryApi;
   /** Each telegram, for the live graph (SSE at /api/live). */
   live?: LiveSource;
   /** Zone of "today" and "this month" (config timeZone). */
@@ -54,7 +57,7 @@ function sendJson(res: ServerResponse, status: number, value: unknown): void {
 }
 
 /**
- * The local HTTP face of p1logger: `/` (page), `/api/status`, `/api/power`, `/api/energy`, `/api/live` (SSE),
+ * The local HTTP face of p1logger: `/` (page), `/api/status`, `/api/power`, `/api/energy`, `/api/history`, `/api/ui`, `/api/live` (SSE),
  * `/metrics` (Prometheus), `/healthz` (200/503). Read-only: nothing here changes state.
  */
 export async function createStatusServer(options: StatusServerOptions): Promise<StatusServer> {
@@ -107,7 +110,7 @@ export async function createStatusServer(options: StatusServerOptions): Promise<
         if (options.history === undefined) return sendJson(res, 503, { error: 'no local history' });
         const minutes = Math.min(1440, Math.max(1, Number(url.searchParams.get('minutes') ?? 60) || 60));
         const points = await options.history.powerSeries(now() - minutes * 60_000);
-        return sendJson(res, 200, { minutes, points: points.map((p) => [p.t, p.importKw, p.exportKw]) });
+        return sendJson(res, 200, { minutes, points: points.map((p) => [p.t, p.importKw, p.exportKw]), latest: points[points.length - 1] ?? null });
       }
       case '/api/energy': {
         if (options.history === undefined) return sendJson(res, 503, { error: 'no local history' });
@@ -115,6 +118,18 @@ export async function createStatusServer(options: StatusServerOptions): Promise<
         const totals = await options.history.energyTotals(dayStartMs, monthStartMs);
         return sendJson(res, 200, { timeZone, dayStart: new Date(dayStartMs).toISOString(), monthStart: new Date(monthStartMs).toISOString(), ...totals });
       }
+      case '/api/history': {
+        if (options.aggregates === undefined) return sendJson(res, 503, { error: 'no history' });
+        try {
+          return sendJson(res, 200, await historyQuery(options.aggregates, url.searchParams, now()));
+        } catch (error) {
+          if (error instanceof HistoryQueryError) return sendJson(res, 400, { error: error.message });
+          throw error;
+        }
+      }
+      case '/api/ui':
+        if (options.aggregates === undefined) return sendJson(res, 503, { error: 'no history' });
+        return sendJson(res, 200, uiAnswer(options.aggregates, now()));
       case '/api/live':
         return serveLive(req, res);
       default: {

@@ -459,6 +459,14 @@ export class Queue implements TelegramLog {
     await db.del(keys.deadLetterKey(sink, seq), { sync: true });
   }
 
+  /**
+   * Data derived from the records, kept in this database under its own key prefix (the history, src/history/):
+   * retention never touches it. Ask again after a write failure: the database is reopened then.
+   */
+  async sublevel(name: string) {
+    return (await this.ready()).sublevel<string, unknown>(name, { valueEncoding: 'json' });
+  }
+
   /** While the database is down (a full disk), what is known without it: times null, dead letters not counted. */
   async status(): Promise<QueueStatus> {
     this.assertOpen();

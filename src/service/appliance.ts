@@ -1,5 +1,6 @@
 import { apiUrlOf, canonicalDataDir, removeApiFile, writeApiFile } from '../client/service-api.js';
 import type { Config } from '../config.js';
+import { HistoryRecorder } from '../history/recorder.js';
 import { createStatusServer, LiveFeed, queueHistory, statusSnapshot, type StatusServer } from '../http/index.js';
 import type { Logger } from '../log.js';
 import type { QueueRecord } from '../queue/types.js';
@@ -19,6 +20,8 @@ export interface Appliance {
   readonly uploaders: readonly Uploader[];
   /** The P1 relay (null when relay.listen is not set). */
   readonly relay: Relay | null;
+  /** Hour/day aggregates, kept in the queue's database (src/history/). */
+  readonly history: HistoryRecorder;
   /** The bound status server once the service has started (null when http.enabled is false). */
   readonly server: StatusServer | null;
 }
@@ -53,6 +56,15 @@ export async function addAppliance(service: Service, config: Config, logger: Log
   const relay = config.relay.listen === undefined ? null : new Relay({ listen: config.relay.listen, maxClients: config.relay.maxClients, logger });
   if (relay !== null) service.add(relay);
 
+  const history = new HistoryRecorder({
+    queue: service.queue,
+    timeZone: config.timeZone,
+    parse: { timeZone: config.timeZone },
+    logger,
+    ...(config.history.maxAgeDays === undefined ? {} : { maxAgeDays: config.history.maxAgeDays }),
+  });
+  service.add(history);
+
   let server: StatusServer | null = null;
   if (config.http.enabled) {
     service.add({
@@ -65,6 +77,7 @@ export async function addAppliance(service: Service, config: Config, logger: Log
           logger,
           live,
           history: queueHistory(service.queue, { timeZone: config.timeZone }),
+          aggregates: { source: history, tariffs: config.tariffs, ui: config.ui },
           status: async () =>
             statusSnapshot({
               dataDir,
@@ -93,12 +106,14 @@ export async function addAppliance(service: Service, config: Config, logger: Log
     stored(record: QueueRecord): void {
       for (const uploader of uploaders) uploader.notify();
       relay?.publish(record.raw);
+      history.stored(record);
       if (server === null) return;
       const telegram = frameTelegram(record, { timeZone: config.timeZone });
       if (telegram !== null) live.publish(telegram, new Date(record.receivedAt));
     },
     uploaders,
     relay,
+    history,
     get server() {
       return server;
     },

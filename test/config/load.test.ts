@@ -49,6 +49,9 @@ describe('embedded default and file lookup', () => {
       relay: { maxClients: 5 },
       queue: { durability: 'sync', syncIntervalMs: 10000, retention: { maxAgeDays: 30, maxBytes: 1073741824 } },
       sinks: [],
+      history: {},
+      tariffs: { currency: 'EUR', import: [], export: [], gas: [], fixedPerDay: [] },
+      ui: { locale: 'nl-NL', tariffNames: { t1: 'low', t2: 'normal' } },
       log: { level: 'info' },
     });
   });
@@ -113,6 +116,15 @@ describe('layers: file < environment < flags', () => {
     // Meter keys are secrets: resolved, masked (test/config/meter-keys.test.ts checks the values).
     decryptionKey: { env: '00112233445566778899aabbccddeeff', value: expect.any(Secret) },
     authenticationKey: { env: '00112233445566778899AABBCCDDEEFF', value: expect.any(Secret) },
+    'history.maxAgeDays': { env: '3650', value: 3650 },
+    'tariffs.currency': { env: 'CHF', value: 'CHF' },
+    'tariffs.import': { env: '[{from: "2025-01-01", t1: 0.2, t2: 0.25}]', value: [{ from: '2025-01-01', t1: 0.2, t2: 0.25 }] },
+    'tariffs.export': { env: '[{from: "2025-01-01", price: 0.07}]', value: [{ from: '2025-01-01', price: 0.07 }] },
+    'tariffs.gas': { env: '[{from: "2025-01-01", price: 1.3}]', value: [{ from: '2025-01-01', price: 1.3 }] },
+    'tariffs.fixedPerDay': { env: '[{from: "2025-01-01", price: 0.9}]', value: [{ from: '2025-01-01', price: 0.9 }] },
+    'ui.locale': { env: 'en-GB', value: 'en-GB' },
+    'ui.tariffNames.t1': { env: 'off-peak', value: 'off-peak' },
+    'ui.tariffNames.t2': { env: 'peak', value: 'peak' },
   };
 
   it('every key outside lists has a P1LOGGER_ variable derived from its path', () => {
@@ -172,7 +184,7 @@ describe('errors name where, the key, the bad value and what is allowed', () => 
     { name: 'time zone', yaml: 'timeZone: Mars/Olympus\n', where: ':1', key: 'timeZone', value: '"Mars/Olympus"', allowed: /tz database zone/ },
     { name: 'log level', yaml: 'log: { level: loud }\n', where: ':1', key: 'log.level', value: '"loud"', allowed: /fatal, error, warn, info, debug, trace, silent/ },
     { name: 'unknown key', yaml: 'http:\n  listen: 127.0.0.1:8080\n  lisen: 1\n', where: ':3', key: 'http.lisen', value: null, allowed: /in http: listen, enabled/ },
-    { name: 'unknown top-level key', yaml: 'datadir: /x\n', where: ':1', key: 'datadir', value: null, allowed: /at the top level: source, dataDir, timeZone, decryptionKey, authenticationKey, http, relay, queue, sinks, log/ },
+    { name: 'unknown top-level key', yaml: 'datadir: /x\n', where: ':1', key: 'datadir', value: null, allowed: /at the top level: source, dataDir, timeZone, decryptionKey, authenticationKey, http, relay, queue, sinks, history, tariffs, ui, log/ },
     { name: 'section of the wrong type', yaml: 'http: 8080\n', where: ':1', key: 'http', value: '8080', allowed: /mapping with the keys listen, enabled/ },
     { name: 'sinks not a list', yaml: 'sinks: influxdb:http://x\n', where: ':1', key: 'sinks', value: '"influxdb:http://x"', allowed: /list of sinks/ },
     { name: 'missing sink url', yaml: 'sinks:\n  - name: a\n    batchSize: 10\n', where: ':2', key: 'sinks[0].url', value: null, allowed: /influxdb:URL\?org=O&bucket=B/ },

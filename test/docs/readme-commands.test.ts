@@ -3,6 +3,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Queue } from '../../src/queue/queue.js';
 import { VirtualMeter } from '../../src/sources/virtual-meter.js';
 import { cliArgs, repoRoot, runCli } from '../support/cli.js';
 import { freePort } from '../support/free-port.js';
@@ -28,13 +29,22 @@ const SUBSTITUTIONS: Array<{ from: string | RegExp; to: string; why: string }> =
   { from: /(?<= )DIR\b/g, to: '$DATA', why: 'the placeholder for a data directory' },
   { from: '/etc/p1logger/config.yaml', to: '$CONFIG', why: 'a config of the test: simulated meter, $DATA, sink home-influx = the local InfluxDB' },
   { from: ' [--to ...]', to: '', why: 'an optional part, written as such' },
+  { from: /(?<=--config )FILE\b/g, to: '$LETTERS_CONFIG', why: 'the placeholder for a configuration file: a config of the test whose sink home-influx (the local InfluxDB) refused two telegrams, parked before' },
+  { from: ' [--sink NAME]', to: ' --sink home-influx', why: 'an optional part, given: the sink of the test\'s config' },
+  { from: ' [--from 2025-01-01]', to: ' --from 2025-01-01', why: 'an optional part, given' },
 ];
+
+/** capture.txt, the README's capture, is of two days ago: recent enough for `history`'s default (the last 31 days). */
+const CAPTURE_START = new Date(Math.floor(Date.now() / 86_400_000) * 86_400_000 - 2 * 86_400_000 + 12 * 3_600_000);
+const CAPTURE_DAY = CAPTURE_START.toISOString().slice(0, 10);
 
 interface Run {
   /** Expected exit status (default 0). */
   exit?: number;
   /** Runs until stopped: started, `ready` waited for in its output, then SIGTERM; it must then exit `exit`. */
   service?: RegExp;
+  /** What its output must show (stdout and stderr), as the README describes it. */
+  prints?: RegExp;
 }
 type Entry = { skip: string } | Run;
 
@@ -48,16 +58,28 @@ const LINES: Record<string, Entry> = {
   'p1logger simulate --listen 127.0.0.1:2000': { service: /listening on 127\.0\.0\.1:\d+/ },
   'p1logger ports': {},
   'npx p1logger parse capture.txt > telegrams.ndjson': {},
+  'npx p1logger detect --source serial:/dev/ttyUSB0': { prints: /protocol: DSMR text telegrams[\s\S]*serial settings: 115200 8N1[\s\S]*source: serial:/ },
   'p1logger run': { service: /acquisition started/ },
   'p1logger run --config /etc/p1logger/config.yaml': { service: /acquisition started/ },
   "p1logger run --source serial:/dev/p1 --data-dir /var/lib/p1logger --sink 'home=influxdb-v1:http://127.0.0.1:8086?db=energy'": { service: /"stored"|acquisition started/ },
   'p1logger status --data-dir /var/lib/p1logger': {},
   'p1logger export --data-dir DIR --from 2025-01-01 --to 2025-01-02 > day.txt': {},
   'p1logger export --data-dir DIR --format ndjson | jq .objects': {},
+  // After the `run` lines: the queue holds telegrams, and no service holds it (the README: service stopped).
+  'p1logger dead-letters --config FILE [--sink NAME]': { prints: /"sink": "home-influx",\s*"seq": 1,\s*"reason": "HTTP 400: field type conflict"[\s\S]*"seq": 2,/ },
+  'p1logger dead-letters --config FILE --resend': { prints: /"sink": "home-influx",\s*"resent": 2,\s*"refused": \[\]/ },
+  'p1logger repair --data-dir DIR': { prints: /"action": "none"[\s\S]*"unreadable": 0/ },
   'p1logger import capture.txt --data-dir ./data': {},
   'p1logger import dsmr22.txt --data-dir ./data --start 2016-11-07T18:00:00Z --interval 10': {},
   "p1logger backfill --data-dir ./data --sink 'influxdb-v1:http://127.0.0.1:8086?db=energy' --from 2024-05-01 [--to ...]": {},
   'p1logger backfill --config /etc/p1logger/config.yaml --sink home-influx --from 2024-05-01': {},
+  // After the imports: the embedded default's data directory, ./data, holds their telegrams.
+  'p1logger history --resolution day': { prints: new RegExp(`^${CAPTURE_DAY}\\b`, 'm') },
+  'p1logger history': {},
+  'p1logger history --resolution hour --from 2025-01-15 --to 2025-01-16': {},
+  'p1logger history --resolution month --from 2024-01 --format csv > months.csv': {},
+  'p1logger history --resolution year --format json': { prints: /"resolution": "year"/ },
+  'p1logger history rebuild [--from 2025-01-01]': {},
   'git clone <this repository> p1logger && cd p1logger && sudo deploy/install.sh': {
     skip: 'installs into this machine\'s / and starts the systemd service; test/deploy/install.test.ts runs install.sh with --root',
   },
@@ -124,12 +146,22 @@ beforeAll(async () => {
   const config = join(work, 'config.yaml');
   await writeFile(config, `source: simulate?interval=0.2\ndataDir: ${data}\nsinks:\n  - name: home-influx\n    url: influxdb-v1:${influxd.url}?db=energy\n`);
   await chmod(config, 0o640);
+  // A data directory whose sink refused two telegrams (the cause since fixed): what `dead-letters` lists and resends.
+  const lettersData = join(work, 'letters-data');
+  const letters = await Queue.open(lettersData, { retentionIntervalMs: 0, reserveBytes: 0 });
+  const refusedMeter = new VirtualMeter({ dsmr: '5', seed: 4, startMs: Date.parse('2025-01-14T08:00:00Z') });
+  for (const at of [Date.parse('2025-01-14T08:00:00Z'), Date.parse('2025-01-14T08:00:10Z')]) {
+    await letters.park('home-influx', await letters.append(refusedMeter.telegramAt(at), new Date(at)), 'HTTP 400: field type conflict');
+  }
+  await letters.close();
+  const lettersConfig = join(work, 'letters.yaml');
+  await writeFile(lettersConfig, `dataDir: ${lettersData}\nsinks:\n  - name: home-influx\n    url: influxdb-v1:${influxd.url}?db=energy\n`);
   // The files the README's lines name, in the directory they run in.
   for (const [name, args] of [
-    ['capture.txt', ['--count', '50']],
-    ['dsmr22.txt', ['--dsmr', '2.2', '--count', '5']],
+    ['capture.txt', ['--start', CAPTURE_START.toISOString(), '--count', '50']],
+    ['dsmr22.txt', ['--start', '2025-01-14T08:00:00Z', '--dsmr', '2.2', '--count', '5']],
   ] as const) {
-    const made = await runCli(['simulate', '--fast', '--start', '2025-01-14T08:00:00Z', ...args, '--out', join(work, name)]);
+    const made = await runCli(['simulate', '--fast', ...args, '--out', join(work, name)]);
     expect(made.code, made.stderr).toBe(0);
   }
   env = {
@@ -145,6 +177,7 @@ beforeAll(async () => {
     INFLUX: influxd.url,
     DATA: data,
     CONFIG: config,
+    LETTERS_CONFIG: lettersConfig,
   };
   // An empty file stands for "no /etc/p1logger/config.yaml": the embedded default.
   await writeFile(env.P1LOGGER_CONFIG!, '# none\n');
@@ -202,6 +235,7 @@ describe('README.md command lines', () => {
       const command = substitute(line);
       const { code, output } = await execute(command, entry.service);
       expect(code, `${command}\n${output.slice(-3000)}`).toBe(entry.exit ?? 0);
+      if (entry.prints !== undefined) expect(output, command).toMatch(entry.prints);
     });
   }
 });

@@ -86,7 +86,8 @@ describe('the frame detector under fuzzing', () => {
   });
 
   it('never reads a frame with one bit changed or one byte cut', () => {
-    const binary = FRAMES.filter((f) => f.name.endsWith('.bin'));
+    // Frames that read whole: one bit changed in a damaged sample (a bad-HCS capture) may well repair it.
+    const binary = FRAMES.filter((f) => f.name.endsWith('.bin') && readings(run([f.bytes]).events).length > 0);
     fc.assert(
       fc.property(fc.constantFrom(...binary), fc.nat(), fc.integer({ min: 0, max: 7 }), fc.boolean(), (unit, at, bit, cut) => {
         const damaged = Buffer.from(unit.bytes);
@@ -102,9 +103,16 @@ describe('the frame detector under fuzzing', () => {
         // A damaged frame never yields a reading the intact one does not give...
         const got = outcome(run([bytes]).events).filter((e) => e.startsWith('dlms') || e.startsWith('telegram'));
         expect(got.filter((e) => !intact.includes(e))).toEqual([]);
-        // Except one case where reading it is right: damage to the HDLC wrapper of a ciphered APDU. The rescan then
-        // finds the APDU itself, whose GCM tag vouches for every byte of it.
-        if (!(unit.tagged === true && inWrapperOfCipheredApdu(unit.bytes, index))) expect(got.length).toBeLessThan(Math.max(1, intact.length));
+        // One flag of two between HDLC frames cut: one shared flag closes the one and opens the next, as HDLC allows.
+        const flag = (i: number): boolean => unit.bytes[i] === 0x7e;
+        if (cut && flag(index) && (flag(index - 1) || flag(index + 1))) {
+          expect(got).toEqual(intact);
+          return;
+        }
+        // ...and none at all, except where a GCM tag vouches for the plaintext: damage to the bytes around it (the HDLC
+        // wrapper, which the rescan steps past to the APDU; the security header of a meter that tags without AAD)
+        // may still give the true reading, which the line above holds to.
+        if (unit.tagged !== true) expect(got.length).toBeLessThan(Math.max(1, intact.length));
       }),
       { numRuns: 500 },
     );
@@ -122,6 +130,24 @@ describe('the frame detector under fuzzing', () => {
     );
   });
 
+  it('a segmented frame whose middle segment is lost gives no reading (HDLC segments carry no sequence number)', () => {
+    const frame = FRAMES.find((f) => f.name === 'aidon-example-2-segmented.bin')!.bytes;
+    const opens = [...frame.keys()].filter((i) => frame[i] === 0x7e && frame[i + 1] !== 0x7e && i + 1 < frame.length);
+    expect(opens.length).toBe(3);
+    // The second segment's opening flag damaged: the first and last segments alone are not the frame.
+    const damaged = Buffer.from(frame);
+    damaged[opens[1]!] = 0x7f;
+    expect(readings(run([damaged]).events)).toEqual([]);
+    expect(readings(run([frame]).events)).toHaveLength(1);
+  });
+
+  it('a bare ciphered frame split at any byte of its header still reads', () => {
+    const frame = FRAMES.find((f) => f.name === 'dsmr-luxembourgh-spec-example-without-aad.bin')!.bytes;
+    const whole = outcome(run([frame]).events);
+    expect(whole).toHaveLength(1);
+    for (let at = 1; at <= 16; at++) expect(outcome(run([frame.subarray(0, at), frame.subarray(at)]).events), `split at ${at}`).toEqual(whole);
+  });
+
   it('a false start that claims no length, relayed as text, never holds the stream up', () => {
     const frame = FRAMES.find((f) => f.name === 'aidon-example-1.bin')!.bytes;
     const detector = new FrameDetector();
@@ -135,10 +161,3 @@ describe('the frame detector under fuzzing', () => {
     expect(detector.stats.junkBytes).toBe('noise'.length + 'more noise'.length);
   });
 });
-
-/** Whether `index` lies in an HDLC frame's own bytes (flags, header, FCS) around a general-glo-ciphering APDU. */
-function inWrapperOfCipheredApdu(frame: Buffer, index: number): boolean {
-  if (frame[0] !== 0x7e) return false;
-  const apdu = frame.indexOf(Buffer.from([0xdb, 0x08]));
-  return apdu !== -1 && (index < apdu || index >= frame.length - 3);
-}

@@ -94,7 +94,7 @@ describe('queueHistory: the page history read from the real LevelDB queue', () =
     const points = await fromQueue.powerSeries(since);
     expect(points).toHaveLength(361);
     expect(points).toEqual(await inMemory.powerSeries(since));
-    expect(points[0]).toEqual({ t: since, importKw: values[2]!.powerImport, exportKw: values[2]!.powerExport });
+    expect(points[0]).toMatchObject({ t: since, importKw: values[2]!.powerImport, exportKw: values[2]!.powerExport });
 
     const totals = await fromQueue.energyTotals(DAY_START, MONTH_START);
     expect(totals).toEqual(await inMemory.energyTotals(DAY_START, MONTH_START));

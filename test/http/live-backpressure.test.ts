@@ -10,7 +10,8 @@ import { startFixtureServer, type FixtureServer } from './fixture-server.js';
 import { NOW, telegramFor } from './series.js';
 
 const TELEGRAMS = 100_000;
-const BATCH = 500;
+/** Bursts a reading client takes without falling behind (a live event with its phases is ~0.3 KB; the bound is 64 KiB). */
+const BATCH = 100;
 
 let fx: FixtureServer;
 

@@ -208,8 +208,9 @@ describe('/api/live (server-sent events)', () => {
     fx.live.publish(parseTelegram(telegramFor({ ...v, t: NOW + 20_000, powerImport: 0, powerExport: 1.5 })), new Date(NOW + 20_000));
     await got;
     res.destroy();
-    expect(events.map((e) => JSON.parse(e.split('data: ')[1]!) as unknown)).toEqual([
-      { t: NOW + 10_000, importKw: 2.345, exportKw: 0 },
+    // Each event also carries the phases (for the dashboard's per-phase figures).
+    expect(events.map((e) => JSON.parse(e.split('data: ')[1]!) as unknown)).toMatchObject([
+      { t: NOW + 10_000, importKw: 2.345, exportKw: 0, phases: [{ voltage: 230 }, {}, {}] },
       { t: NOW + 20_000, importKw: 0, exportKw: 1.5 },
     ]);
     expect(fx.live.lastTelegramAt).toBe(new Date(NOW + 20_000).toISOString());

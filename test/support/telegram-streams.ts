@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { TelegramFramer, type FrameEvent } from '../../src/telegram/frame.js';
+import { FrameDetector } from '../../src/frames/detector.js';
+import { TelegramFramer, type FrameEvent, type FramerOptions, type FramerStats } from '../../src/telegram/frame.js';
 import { fixtureBytes, telegramFiles } from './fixtures.js';
 
 /** One telegram of the corpus: its text, and the bytes a port opened 8N1 receives for it. */
@@ -61,8 +62,55 @@ export function chunked(stream: Buffer, cuts: number[]): Buffer[] {
   return chunks;
 }
 
-export function frameAll(chunks: Uint8Array[]): { events: FrameEvent[]; framer: TelegramFramer } {
-  const framer = new TelegramFramer();
+export interface Framer {
+  push(chunk: Uint8Array): FrameEvent[];
+  end(): FrameEvent[];
+  readonly stats: Pick<FramerStats, 'telegrams' | 'crcErrors' | 'invalid' | 'truncated' | 'junkBytes'>;
+  readonly bufferedBytes: number;
+}
+
+/** The frame detector as the DSMR text framer it is in front of, its own events ('detected', binary frames) left out. */
+class DetectorAsFramer implements Framer {
+  private readonly detector: FrameDetector;
+  constructor(options: FramerOptions = {}) {
+    this.detector = new FrameDetector(options);
+  }
+  push(chunk: Uint8Array): FrameEvent[] {
+    return this.detector.push(chunk).filter(isFrameEvent);
+  }
+  end(): FrameEvent[] {
+    return this.detector.end().filter(isFrameEvent);
+  }
+  get stats(): Framer['stats'] {
+    return this.detector.stats;
+  }
+  get bufferedBytes(): number {
+    return this.detector.bufferedBytes;
+  }
+}
+
+function isFrameEvent<E extends { type: string }>(event: E): event is Extract<E, FrameEvent> {
+  return ['telegram', 'rejected', 'truncated', 'junk', 'hint'].includes(event.type);
+}
+
+export type FrontEnd = 'TelegramFramer' | 'FrameDetector';
+
+/**
+ * The two front ends that frame DSMR text, which the telegram tests run on both: the telegram framer, and the frame
+ * detector that `run`, `read`, `parse` and `import` read a source with (it finds a telegram among binary frames,
+ * then hands it to a telegram framer).
+ */
+export const FRONT_ENDS: ReadonlyArray<[FrontEnd, (options?: FramerOptions) => Framer]> = [
+  ['TelegramFramer', (options) => new TelegramFramer(options)],
+  ['FrameDetector', (options) => new DetectorAsFramer(options)],
+];
+
+export function newFramer(frontEnd: FrontEnd, options?: FramerOptions): Framer {
+  return FRONT_ENDS.find(([name]) => name === frontEnd)![1](options);
+}
+
+export function frameAll(chunks: Uint8Array[], frontEnd: FrontEnd = 'TelegramFramer'): { events: FrameEvent[]; framer: Framer } {
+  const framer = newFramer(frontEnd);
   const events = [...chunks.flatMap((c) => framer.push(c)), ...framer.end()];
   return { events, framer };
 }

@@ -1,10 +1,11 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { TelegramFramer, type FrameEvent } from '../../src/telegram/frame.js';
+import type { FrameEvent } from '../../src/telegram/frame.js';
 import { parseTelegram } from '../../src/telegram/parse.js';
 import type { CosemObject, Telegram } from '../../src/telegram/types.js';
 import { sharedCorpusDir } from '../support/fixtures.js';
+import { FRONT_ENDS } from '../support/telegram-streams.js';
 
 /**
  * The acceptance test on streams nobody here wrote: telegrams from four other DSMR projects' test suites, byte for
@@ -62,11 +63,12 @@ describe.skipIf(!existsSync(externalDir))('the external corpus (other projectsâ€
     expect(files.length).toBeGreaterThanOrEqual(75);
   });
 
-  for (const file of files) {
+  // Through the telegram framer, and through the frame detector in front of it that every source reads with.
+  for (const [file, [frontEnd, newFramer]] of files.flatMap((f) => FRONT_ENDS.map((e) => [f, e] as const))) {
     const name = path.relative(externalDir, file);
-    it(`${name} gives the readings and values expected`, () => {
+    it(`${name} gives the readings and values expected (${frontEnd})`, () => {
       const expected = JSON.parse(readFileSync(file.replace(/\.txt$/, '.expected.json'), 'utf8')) as Expected;
-      const framer = new TelegramFramer();
+      const framer = newFramer();
       const events: FrameEvent[] = [...framer.push(readFileSync(file)), ...framer.end()];
       const readings = events.flatMap((e) => (e.type === 'telegram' ? [e] : []));
       const count = expected.count ?? (expected.crc === 'bad' ? 0 : 1);
