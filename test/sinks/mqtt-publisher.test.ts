@@ -4,7 +4,7 @@ import { MqttSink } from '../../src/sinks/mqtt/sink.js';
 import type { SinkError } from '../../src/sinks/sink.js';
 import { parseSinkSpec, type MqttSpec } from '../../src/sinks/spec.js';
 import { VirtualMeter } from '../../src/sources/virtual-meter.js';
-import { Mosquitto, Subscriber, type Received } from '../support/mosquitto.js';
+import { Mosquitto, retained, Subscriber, type Received } from '../support/mosquitto.js';
 import { MqttProxy } from '../support/mqtt-proxy.js';
 
 /**
@@ -36,7 +36,7 @@ function indices(messages: readonly Received[]): number[] {
   return messages.filter((m) => m.topic.endsWith('/electricity')).map((m) => (Date.parse((JSON.parse(m.payload) as { time: string }).time) - START) / 1000);
 }
 
-async function started(options: { maxInflight?: number } = {}): Promise<Mosquitto> {
+async function started(options: { maxInflight?: number; maxPacketSize?: number } = {}): Promise<Mosquitto> {
   const broker = await Mosquitto.start(options);
   cleanup.push(() => broker.close());
   return broker;
@@ -135,5 +135,21 @@ describe('MQTT publisher against a real Mosquitto, watched from between', () => 
     while (result === undefined) result = await mqtt.send(records(1, 50)).catch(async () => void (await new Promise((resolve) => setTimeout(resolve, 50))));
     expect(result.points).toBe(100);
     await seen.until((messages) => indices(messages).includes(50));
+  });
+
+  it("MQTT 5: a message above the broker's Maximum Packet Size is refused as too large (parked by the uploader), and the connection stays", async () => {
+    // The electricity state of a DSMR 5 telegram is some 700 bytes; the status and the gas state are far smaller.
+    const broker = await started({ maxPacketSize: 400 });
+    const seen = await observer(broker);
+    const mqtt = sink(broker.url, { protocol: '5', timeoutMs: 30_000 });
+    const error = await mqtt.send(records(0, 1)).then(
+      () => expect.fail('the electricity state is larger than the broker takes'),
+      (e: unknown) => e as SinkError,
+    );
+    expect(error.code).toBe('P1_SINK_REJECTED');
+    expect(error.message).toMatch(/Maximum Packet Size of 400/);
+    // Still connected: had the broker cut the connection for the packet, its Last Will would say `offline`.
+    expect([...(await retained(broker.url, 'p1logger/+/status')).values()]).toEqual(['online']);
+    expect(seen.messages).toEqual([]);
   });
 });

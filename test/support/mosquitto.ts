@@ -17,6 +17,8 @@ export interface MosquittoOptions {
   tls?: boolean;
   /** QoS 1 messages in flight per client (0: no limit, the default); MQTT 5 clients get it as Receive Maximum. */
   maxInflight?: number;
+  /** Packets larger than this are refused; MQTT 5 clients get it as Maximum Packet Size. */
+  maxPacketSize?: number;
 }
 
 /**
@@ -57,6 +59,7 @@ export class Mosquitto {
         'max_queued_messages 0',
         'queue_qos0_messages true',
         `max_inflight_messages ${options.maxInflight ?? 0}`,
+        ...(options.maxPacketSize === undefined ? [] : [`max_packet_size ${options.maxPacketSize}`]),
         'log_dest stderr',
         'log_type error',
         'log_type warning',

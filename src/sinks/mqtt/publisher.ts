@@ -18,6 +18,8 @@ export interface PublisherOptions {
   v5: boolean;
   /** QoS 1 messages waiting for their PUBACK at most (the broker's Receive Maximum, when MQTT 5 says one). */
   window: number;
+  /** MQTT 5: the broker's Maximum Packet Size; a larger message is refused here, as the broker would (0x95). */
+  maxPacketBytes?: number;
   /** A broker that acknowledges nothing for this long while messages wait is given up. */
   timeoutMs: number;
   description: string;
@@ -172,6 +174,11 @@ export class Publisher {
       const topic = this.topic(message.topic);
       const payloadBytes = Buffer.byteLength(message.payload, 'utf8');
       const size = publishSize(topic, payloadBytes, v5);
+      if (this.options.maxPacketBytes !== undefined && size > this.options.maxPacketBytes) {
+        const error = Object.assign(new Error(`a message of ${size} bytes on ${message.topic}, more than the broker's Maximum Packet Size of ${this.options.maxPacketBytes}`), { code: 0x95 });
+        this.settle(publication, mqttFailure(this.options.description, error, this.options.secrets));
+        continue;
+      }
       if (size > chunk.length - used) {
         if (used > 0) this.stream.write(chunk.subarray(0, used));
         chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, size));

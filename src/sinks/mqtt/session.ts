@@ -77,6 +77,7 @@ export class BrokerSession {
     this.publisher = new Publisher(client.stream, {
       v5: options.protocolVersion === 5,
       window: Math.max(1, Math.min(WINDOW, client.serverProperties?.receiveMaximum ?? WINDOW)),
+      ...(client.serverProperties?.maximumPacketSize === undefined ? {} : { maxPacketBytes: client.serverProperties.maximumPacketSize }),
       timeoutMs: options.timeoutMs,
       description: options.description,
       secrets: options.secrets,
