@@ -118,11 +118,15 @@ export class MqttSink implements Sink {
    * state messages, after the discovery configs of the sensors it is the first to have.
    */
   private *messagesOf(records: readonly QueueRecord[], batch: { messages: number; fresh: Sensor[]; shapes: Set<string> }): Generator<MqttMessage> {
+    // The telegram before, whose sensors are known: most telegrams are shaped like it, and need no shape string.
+    let previous: { points: readonly Point[]; prefix: string } | undefined;
     for (const record of records) {
       const points = recordToPoints(record, this.options.parse);
       if (points.length === 0) continue;
       const topics = this.topicsOf(points);
-      if (this.discovery.enabled) {
+      const known = previous !== undefined && previous.prefix === topics.prefix && sameShape(points, previous.points);
+      previous = { points, prefix: topics.prefix };
+      if (this.discovery.enabled && !known) {
         for (const sensor of this.newSensors(points, record.raw, topics, batch)) {
           batch.fresh.push(sensor);
           yield configMessage(sensor);
@@ -134,6 +138,7 @@ export class MqttSink implements Sink {
       }
     }
   }
+
   async close(): Promise<void> {
     this.closing.abort();
     clearTimeout(this.reconnectTimer);
@@ -273,4 +278,19 @@ export class MqttSink implements Sink {
     }, delayMs);
     this.reconnectTimer.unref();
   }
+}
+
+/** The same measurements, meters and field names, in the same order (what newSensors' shape string says). */
+function sameShape(points: readonly Point[], before: readonly Point[]): boolean {
+  if (points.length !== before.length) return false;
+  for (let i = 0; i < points.length; i++) {
+    const a = points[i]!;
+    const b = before[i]!;
+    if (a.measurement !== b.measurement || a.tags.meter !== b.tags.meter) return false;
+    const keys = Object.keys(b.fields);
+    let n = 0;
+    for (const key in a.fields) if (keys[n++] !== key) return false;
+    if (n !== keys.length) return false;
+  }
+  return true;
 }
