@@ -74,6 +74,8 @@ export class BrokerSession {
       client.end(true);
       for (const listener of this.onDrop) listener(error);
     };
+    // Packets go out in whole chunks already: Nagle would only hold a batch's last one back for the peer's ACK.
+    (client.stream as { setNoDelay?: (noDelay: boolean) => unknown }).setNoDelay?.(true);
     this.publisher = new Publisher(client.stream, {
       v5: options.protocolVersion === 5,
       window: Math.max(1, Math.min(WINDOW, client.serverProperties?.receiveMaximum ?? WINDOW)),
