@@ -1,16 +1,16 @@
 /**
  * Backlog drain: 1,000,000 stored DSMR 5 telegrams (--telegrams N for another size) sent to a local InfluxDB 1.6
- * (influxdb-v1:) and to VictoriaMetrics (influxdb:, the v2 API through @influxdata/influxdb-client), and 100,000 stored
- * DLMS frames (a Kamstrup HAN port's lists, list 3 on the hour) to the same InfluxDB, which must drain at least as
- * fast. Prints telegrams/s, points/s and the
- * Backlog drain: 100,000 stored DSMR 5 telegrams sent to a local InfluxDB 1.6 (influxdb-v1:), to
- * VictoriaMetrics (influxdb:, the v2 API through @influxdata/influxdb-client) and to Mosquitto (mqtt://, `publish: all`,
- * every message QoS 1 and acknowledged). Prints telegrams/s, points/s and the
- * peak RSS of the draining process (the queue and one uploader, as in `p1logger run`, compiled, in a child process of
- * its own).
+ * (influxdb-v1:), to VictoriaMetrics (influxdb:, the v2 API through @influxdata/influxdb-client) and to Mosquitto
+ * (mqtt://, `publish: all`, every message QoS 1 and acknowledged), and 100,000 stored DLMS frames (a Kamstrup HAN
+ * port's lists, list 3 on the hour) to the same InfluxDB, which must drain at least as fast. Prints telegrams/s,
+ * points/s, the CPU time and the peak RSS of the draining process (the queue and one uploader, as in `p1logger run`,
+ * compiled, in a child process of its own), and for Mosquitto the broker's own CPU time.
  * Targets: >= 20,000 telegrams/s to each, RSS < 150 MB.
  *
- *   node --import tsx scripts/bench-drain.ts [--telegrams N]
+ *   node --import tsx scripts/bench-drain.ts [--telegrams N] [--only WORD] [--cpu-prof DIR]
+ *
+ * --only WORD: only the targets whose label contains WORD (case-insensitive: `--only mosquitto`);
+ * --cpu-prof DIR: the draining processes write V8 CPU profiles into DIR (open them in Chrome's DevTools).
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -85,13 +85,61 @@ process.stdout.write(JSON.stringify({ telegrams: stats.sent, points: stats.point
 `;
 
 const args = process.argv.slice(2);
-const countArg = args.indexOf('--telegrams');
-await main(countArg === -1 ? 1_000_000 : Number(args[countArg + 1]));
+const option = (name: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i === -1 ? undefined : args[i + 1];
+};
 
-async function main(count: number): Promise<void> {
+interface Server {
+  readonly url: string;
+  readonly pid: number | undefined;
+  close(): Promise<void>;
+}
+
+interface Target {
+  label: string;
+  /** The server this target drains into, started once for every target that needs it. */
+  server: 'influxd' | 'vm' | 'mosquitto';
+  spec(server: Server): string;
+  name: string;
+  dlms?: true;
+}
+
+const TARGETS: Target[] = [
+  { label: 'InfluxDB 1.6 (influxdb-v1:, /write)', server: 'influxd', spec: (s) => `influxdb-v1:${s.url}?db=bench`, name: 'bench-influxd' },
+  { label: 'VictoriaMetrics (influxdb:, v2 API client)', server: 'vm', spec: (s) => `influxdb:${s.url}?org=-&bucket=bench`, name: 'bench-vm' },
+  { label: 'DLMS (Kamstrup HAN lists) to InfluxDB 1.6', server: 'influxd', spec: (s) => `influxdb-v1:${s.url}?db=bench`, name: 'bench-dlms', dlms: true },
+  { label: 'Mosquitto (mqtt:, publish: all, QoS 1)', server: 'mosquitto', spec: (s) => s.url, name: 'bench-mqtt' },
+];
+
+async function startServer(kind: Target['server']): Promise<Server> {
+  if (kind === 'mosquitto') return Mosquitto.start();
+  if (kind === 'vm') return Victoria.start();
+  const influxd = await Influxd.start();
+  await influxd.createDatabase('bench');
+  return influxd;
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc/PID/stat (NaN where there is none). */
+function processCpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+    // utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 a second on Linux).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+await main(Number(option('--telegrams') ?? 1_000_000), option('--only'), option('--cpu-prof'));
+
+async function main(count: number, only: string | undefined, cpuProfileDir: string | undefined): Promise<void> {
+  const targets = TARGETS.filter((t) => only === undefined || t.label.toLowerCase().includes(only.toLowerCase()));
+  if (targets.length === 0) throw new Error(`--only ${only}: no target's label has it`);
   const dir = await mkdtemp(join(tmpdir(), 'p1logger-bench-drain-'));
   const dataDir = join(dir, 'data');
-  const servers: Array<{ close(): Promise<void> }> = [];
+  const dlmsDir = join(dir, 'data-dlms');
+  const servers = new Map<Target['server'], Server>();
   try {
     // The sources compiled as `npm run build` does, into the temp dir, next to the child script.
     const dist = join(dir, 'dist');
@@ -99,45 +147,42 @@ async function main(count: number): Promise<void> {
     await writeFile(join(dir, 'child.mjs'), CHILD);
     // The compiled files find their packages (level, got, ...) through this.
     await symlink(join(repoRoot, 'node_modules'), join(dir, 'node_modules'));
-    const generated = performance.now();
-    await fill(dataDir, count);
-    console.log(`stored ${count.toLocaleString('en-US')} DSMR 5 telegrams in ${((performance.now() - generated) / 1000).toFixed(1)} s`);
-    const dlmsDir = join(dir, 'data-dlms');
-    const dlmsCount = Math.min(count, 100_000);
-    await fill(dlmsDir, dlmsCount, dlmsFrame);
-    console.log(`stored ${dlmsCount.toLocaleString('en-US')} DLMS frames`);
+    if (targets.some((t) => t.dlms !== true)) {
+      const generated = performance.now();
+      await fill(dataDir, count);
+      console.log(`stored ${count.toLocaleString('en-US')} DSMR 5 telegrams in ${((performance.now() - generated) / 1000).toFixed(1)} s`);
+    }
+    if (targets.some((t) => t.dlms === true)) {
+      const dlmsCount = Math.min(count, 100_000);
+      await fill(dlmsDir, dlmsCount, dlmsFrame);
+      console.log(`stored ${dlmsCount.toLocaleString('en-US')} DLMS frames`);
+    }
+    for (const target of targets) if (!servers.has(target.server)) servers.set(target.server, await startServer(target.server));
 
-    const influxd = await Influxd.start();
-    servers.push(influxd);
-    await influxd.createDatabase('bench');
-    const vm = await Victoria.start();
-    servers.push(vm);
-    const mosquitto = await Mosquitto.start();
-    servers.push(mosquitto);
-
-    const targets = [
-      { label: 'InfluxDB 1.6 (influxdb-v1:, /write)', spec: `influxdb-v1:${influxd.url}?db=bench`, name: 'bench-influxd' },
-      { label: 'VictoriaMetrics (influxdb:, v2 API client)', spec: `influxdb:${vm.url}?org=-&bucket=bench`, name: 'bench-vm' },
-      { label: 'DLMS (Kamstrup HAN lists) to InfluxDB 1.6', spec: `influxdb-v1:${influxd.url}?db=bench`, name: 'bench-dlms', dataDir: dlmsDir },
-      { label: 'Mosquitto (mqtt:, publish: all, QoS 1)', spec: mosquitto.url, name: 'bench-mqtt' },
-    ];
+    const profiling = cpuProfileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', cpuProfileDir];
     console.log(`\nnode flags of the service (deploy/p1logger.service): ${serviceNodeFlags.join(' ') || 'none'}`);
-    console.log('| target | telegrams/s | points/s | requests | seconds | CPU seconds | RSS at start | peak RSS | peak RSS anonymous | peak RSS file-backed |');
-    console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    console.log('| target | telegrams/s | points/s | requests | seconds | CPU seconds | CPU µs/telegram | server CPU µs/telegram | RSS at start | peak RSS | peak RSS anonymous | peak RSS file-backed |');
+    console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
     for (const target of targets) {
-      const r = JSON.parse(await run(process.execPath, [...serviceNodeFlags, join(dir, 'child.mjs'), dist, target.dataDir ?? dataDir, target.spec, target.name])) as DrainResult;
+      const server = servers.get(target.server)!;
+      const serverCpuAtStart = processCpuSeconds(server.pid);
+      const argv = [...serviceNodeFlags, ...profiling, join(dir, 'child.mjs'), dist, target.dlms === true ? dlmsDir : dataDir, target.spec(server), target.name];
+      const r = JSON.parse(await run(process.execPath, argv)) as DrainResult;
+      // From the child's start to its end, the connection and the drain's tail included: a little more than the drain.
+      const serverCpuSeconds = processCpuSeconds(server.pid) - serverCpuAtStart;
       const perSecond = (n: number): string => Math.round(n / r.seconds).toLocaleString('en-US');
+      const perTelegram = (seconds: number): string => (Number.isNaN(seconds) ? '?' : ((seconds / r.telegrams) * 1e6).toFixed(0));
       console.log(
-        `| ${target.label} | ${perSecond(r.telegrams)} | ${perSecond(r.points)} | ${r.requests} | ${r.seconds.toFixed(2)} | ${r.cpuSeconds.toFixed(2)} | ${mb(r.startRssBytes)} | ${mb(r.peakRssBytes)} | ${mb(r.peakAnonBytes)} | ${mb(r.peakFileBytes)} |`,
+        `| ${target.label} | ${perSecond(r.telegrams)} | ${perSecond(r.points)} | ${r.requests} | ${r.seconds.toFixed(2)} | ${r.cpuSeconds.toFixed(2)} | ${perTelegram(r.cpuSeconds)} | ${perTelegram(serverCpuSeconds)} | ${mb(r.startRssBytes)} | ${mb(r.peakRssBytes)} | ${mb(r.peakAnonBytes)} | ${mb(r.peakFileBytes)} |`,
       );
     }
     console.log('');
     console.log('targets: >= 20,000 telegrams/s to each; peak RSS of the draining process < 150 MB; the DLMS drain at least as fast as the DSMR drain to InfluxDB 1.6');
     console.log('(RSS includes file pages mapped in: the node binary, and LevelDB maps its table files; the kernel reclaims those under pressure)');
-    console.log('(CPU seconds: the draining process alone, its threads included; the servers run on the same machine)');
+    console.log('(CPU seconds: the draining process alone, its threads included; server CPU: the server process while the child ran; both on the same machine)');
   } finally {
-    for (const server of servers.reverse()) await server.close();
+    for (const server of [...servers.values()].reverse()) await server.close();
     await rm(dir, { recursive: true, force: true });
   }
 }

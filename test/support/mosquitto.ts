@@ -15,6 +15,10 @@ export interface MosquittoOptions {
   users?: Record<string, string>;
   /** Also a TLS listener, with a certificate for 127.0.0.1 signed by a CA made here with openssl. */
   tls?: boolean;
+  /** QoS 1 messages in flight per client (0: no limit, the default); MQTT 5 clients get it as Receive Maximum. */
+  maxInflight?: number;
+  /** Packets larger than this are refused; MQTT 5 clients get it as Maximum Packet Size. */
+  maxPacketSize?: number;
 }
 
 /**
@@ -54,7 +58,8 @@ export class Mosquitto {
         'autosave_interval 0',
         'max_queued_messages 0',
         'queue_qos0_messages true',
-        'max_inflight_messages 0',
+        `max_inflight_messages ${options.maxInflight ?? 0}`,
+        ...(options.maxPacketSize === undefined ? [] : [`max_packet_size ${options.maxPacketSize}`]),
         'log_dest stderr',
         'log_type error',
         'log_type warning',

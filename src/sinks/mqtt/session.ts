@@ -2,6 +2,7 @@ import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { SinkError } from '../sink.js';
 import type { MqttSpec } from '../spec.js';
 import { connectionLost, mqttFailure, timeoutFailure } from './failure.js';
+import { OWN_PACKET_IDS, Publisher } from './publisher.js';
 import type { MqttMessage } from './topics.js';
 
 export interface SessionOptions {
@@ -22,8 +23,32 @@ export interface SessionOptions {
   secrets: readonly string[];
 }
 
-/** QoS 1 messages waiting for their PUBACK at most (MQTT 5 brokers may ask for fewer with Receive Maximum). */
-const WINDOW = 1000;
+/**
+ * QoS 1 messages waiting for their PUBACK at most (MQTT 5 brokers may ask for fewer with Receive Maximum): two
+ * batches' worth of a DSMR 5 meter's messages, so that the broker always has the next ones to read.
+ */
+const WINDOW = 2000;
+
+type MessageIdProvider = NonNullable<IClientOptions['messageIdProvider']>;
+
+/** mqtt.js's packet identifiers (its SUBSCRIBE): above the publisher's, so that a PUBACK is never taken for the other's. */
+function mqttJsPacketIds(): MessageIdProvider {
+  const first = OWN_PACKET_IDS.last + 1;
+  const last = 65_535;
+  let next = first;
+  let lastAllocated: number | null = null;
+  return {
+    allocate: () => {
+      lastAllocated = next;
+      next = next === last ? first : next + 1;
+      return lastAllocated;
+    },
+    getLastAllocated: () => lastAllocated,
+    register: (id) => id >= first,
+    deallocate: () => undefined,
+    clear: () => undefined,
+  };
+}
 
 /**
  * One connection to the broker, as mqtt.js's client with everything that would keep messages beyond it turned off:
@@ -36,6 +61,7 @@ export class BrokerSession {
   private ended = false;
   private dropped: SinkError | undefined;
   private readonly onDrop = new Set<(error: SinkError) => void>();
+  private readonly publisher: Publisher;
 
   private constructor(
     private readonly client: MqttClient,
@@ -44,9 +70,27 @@ export class BrokerSession {
     const drop = (error: SinkError): void => {
       if (this.dropped !== undefined) return;
       this.dropped = error;
+      this.publisher.fail(error);
       client.end(true);
       for (const listener of this.onDrop) listener(error);
     };
+    // Packets go out in whole chunks already: Nagle would only hold a batch's last one back for the peer's ACK.
+    (client.stream as { setNoDelay?: (noDelay: boolean) => unknown }).setNoDelay?.(true);
+    this.publisher = new Publisher(client.stream, {
+      v5: options.protocolVersion === 5,
+      window: Math.max(1, Math.min(WINDOW, client.serverProperties?.receiveMaximum ?? WINDOW)),
+      ...(client.serverProperties?.maximumPacketSize === undefined ? {} : { maxPacketBytes: client.serverProperties.maximumPacketSize }),
+      timeoutMs: options.timeoutMs,
+      description: options.description,
+      secrets: options.secrets,
+      // A broker that stopped answering is not waited for again: the connection goes, the batch is sent again.
+      onStall: drop,
+    });
+    client.on('packetreceive', (packet) => {
+      if (packet.cmd === 'puback' && packet.messageId !== undefined && packet.messageId <= OWN_PACKET_IDS.last) {
+        this.publisher.acknowledged(packet.messageId, packet.reasonCode);
+      }
+    });
     let lastError: unknown;
     client.on('error', (error) => {
       lastError = error;
@@ -111,65 +155,16 @@ export class BrokerSession {
   }
 
   /**
-   * Publishes every message with QoS 1, in order, and resolves when the broker has acknowledged each (PUBACK).
-   * Rejects with a SinkError as soon as one is refused or the connection drops, and after timeoutMs without all
-   * PUBACKs (the session is then dropped: a broker that stopped answering is not waited for again).
+   * Publishes every message with QoS 1, in order (and after those of earlier calls), and resolves when the broker
+   * has acknowledged each (PUBACK). Messages are taken from `messages` only while there is room in the window, so
+   * a generator is read as the broker takes them. Rejects with a SinkError as soon as one is refused or the
+   * connection drops, and when the broker acknowledges nothing for timeoutMs (the session is then dropped: a
+   * broker that stopped answering is not waited for again).
    */
-  publish(messages: readonly MqttMessage[], signal?: AbortSignal): Promise<void> {
-    if (messages.length === 0) return Promise.resolve();
+  publish(messages: Iterable<MqttMessage>, signal?: AbortSignal): Promise<void> {
     if (this.dropped !== undefined) return Promise.reject(this.dropped);
     if (this.ended) return Promise.reject(connectionLost(this.options.description, 'closed by p1logger'));
-    const client = this.client;
-    const window = Math.max(1, Math.min(WINDOW, client.serverProperties?.receiveMaximum ?? WINDOW));
-    return new Promise<void>((resolve, reject) => {
-      let next = 0;
-      let acked = 0;
-      let done = false;
-      const finish = (error?: Error): void => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        this.onDrop.delete(onDrop);
-        signal?.removeEventListener('abort', onAbort);
-        if (error === undefined) {
-          resolve();
-        } else {
-          reject(error);
-        }
-      };
-      const onAck = (error?: Error | null): void => {
-        if (done) return;
-        if (error !== undefined && error !== null) {
-          finish(mqttFailure(this.options.description, error, this.options.secrets));
-          return;
-        }
-        acked++;
-        if (acked === messages.length) finish();
-        else pump();
-      };
-      const pump = (): void => {
-        // Never into mqtt.js's offline store: only while connected, and only up to the window. Corked: mqtt.js
-        // writes each packet in several pieces, and one write per window instead costs a fraction of the CPU.
-        const stream = client.stream as { cork?: () => void; uncork?: () => void } | undefined;
-        stream?.cork?.();
-        while (!done && next < messages.length && next - acked < window && client.connected) {
-          const message = messages[next++]!;
-          client.publish(message.topic, message.payload, { qos: 1, retain: message.retain }, onAck);
-        }
-        stream?.uncork?.();
-      };
-      const onDrop = (error: SinkError): void => finish(error);
-      // What is already on the way is acknowledged on this connection, or dropped with it: never re-sent by mqtt.js.
-      const onAbort = (): void => finish(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
-      const timer = setTimeout(() => {
-        const error = timeoutFailure(this.options.description, `PUBACK for ${messages.length - acked} of ${messages.length} messages`, this.options.timeoutMs);
-        finish(error);
-        this.client.end(true);
-      }, this.options.timeoutMs);
-      this.onDrop.add(onDrop);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      pump();
-    });
+    return this.publisher.publish(messages, signal);
   }
 
   /** Messages on a topic (Home Assistant's birth message); QoS 0, not kept across sessions. */
@@ -227,6 +222,7 @@ function clientOptions(options: SessionOptions): IClientOptions {
     connectTimeout: options.timeoutMs,
     queueQoSZero: false,
     resubscribe: false,
+    messageIdProvider: mqttJsPacketIds(),
     ...(options.will === undefined ? {} : { will: { topic: options.will.topic, payload: Buffer.from(options.will.payload), qos: 1, retain: options.will.retain } }),
   };
 }

@@ -93,22 +93,50 @@ export class MqttSink implements Sink {
   }
 
   async send(records: readonly QueueRecord[], signal?: AbortSignal): Promise<SendResult> {
-    const messages: MqttMessage[] = [];
-    let newest: { points: Point[]; raw: string } | undefined;
-    const fresh: Sensor[] = [];
+    // The connection is the newest telegram's meter's; the messages are made as the broker takes them (below).
+    const newest = this.newestPoints(records);
+    if (newest === undefined) return { points: 0, requests: 0 };
+    const session = await this.sessionFor(this.identityOf(newest), signal);
+    const batch = { messages: 0, fresh: [] as Sensor[], shapes: new Set<string>() };
+    await session.publish(this.messagesOf(records, batch), signal);
+    if (batch.fresh.length > 0) await this.announced(batch.fresh, batch.shapes);
+    return { points: batch.messages, requests: 1 };
+  }
+
+  /** The points of the newest record that has any. */
+  private newestPoints(records: readonly QueueRecord[]): Point[] | undefined {
+    for (let i = records.length - 1; i >= 0; i--) {
+      const points = recordToPoints(records[i]!, this.options.parse);
+      if (points.length > 0) return points;
+    }
+    return undefined;
+  }
+
+  /**
+   * The batch's messages, in the order of its telegrams, made one telegram at a time as the publisher has room for
+   * them (our parsing overlaps the broker's work, and a batch is never held whole as messages): each telegram's
+   * state messages, after the discovery configs of the sensors it is the first to have.
+   */
+  private *messagesOf(records: readonly QueueRecord[], batch: { messages: number; fresh: Sensor[]; shapes: Set<string> }): Generator<MqttMessage> {
+    // The telegram before, whose sensors are known: most telegrams are shaped like it, and need no shape string.
+    let previous: { points: readonly Point[]; prefix: string } | undefined;
     for (const record of records) {
       const points = recordToPoints(record, this.options.parse);
       if (points.length === 0) continue;
       const topics = this.topicsOf(points);
-      for (const message of stateMessages(points, topics.prefix, this.options.retainState)) messages.push(message);
-      if (this.discovery.enabled) fresh.push(...this.newSensors(points, record.raw, topics));
-      newest = { points, raw: record.raw };
+      const known = previous !== undefined && previous.prefix === topics.prefix && sameShape(points, previous.points);
+      previous = { points, prefix: topics.prefix };
+      if (this.discovery.enabled && !known) {
+        for (const sensor of this.newSensors(points, record.raw, topics, batch)) {
+          batch.fresh.push(sensor);
+          yield configMessage(sensor);
+        }
+      }
+      for (const message of stateMessages(points, topics.prefix, this.options.retainState)) {
+        batch.messages++;
+        yield message;
+      }
     }
-    if (newest === undefined) return { points: 0, requests: 0 };
-    const session = await this.sessionFor(this.identityOf(newest.points), signal);
-    if (fresh.length > 0) await this.announce(session, fresh, signal);
-    await session.publish(messages, signal);
-    return { points: messages.length, requests: 1 };
   }
 
   async close(): Promise<void> {
@@ -133,18 +161,22 @@ export class MqttSink implements Sink {
     return { topic: identity.topics.status, payload, retain: true };
   }
 
-  /** Sensors of this telegram's quantities not announced yet; cheap for telegrams shaped like one seen before. */
-  private newSensors(points: readonly Point[], raw: string, topics: Topics): Sensor[] {
+  /**
+   * Sensors of this telegram's quantities not announced yet; cheap for telegrams shaped like one seen before. A
+   * shape counts as seen once the broker has its configs (announced()): a batch that failed announces them again.
+   */
+  private newSensors(points: readonly Point[], raw: string, topics: Topics, batch: { fresh: Sensor[]; shapes: Set<string> }): Sensor[] {
     const shape = `${topics.prefix}|${points.map((p) => `${p.measurement}:${p.tags.meter ?? ''}:${Object.keys(p.fields).join(',')}`).join('|')}`;
-    if (this.shapes.has(shape)) return [];
-    this.shapes.add(shape);
+    if (this.shapes.has(shape) || batch.shapes.has(shape)) return [];
+    batch.shapes.add(shape);
     const context = { discoveryPrefix: this.discovery.prefix, prefix: topics.prefix, statusTopic: topics.status, version: this.options.version ?? P1LOGGER_VERSION };
-    return sensorsOf(points, raw, context).filter((sensor) => !this.sensors.has(sensor.configTopic));
+    return sensorsOf(points, raw, context).filter((sensor) => !this.sensors.has(sensor.configTopic) && !batch.fresh.some((f) => f.configTopic === sensor.configTopic));
   }
 
-  private async announce(session: BrokerSession, sensors: readonly Sensor[], signal?: AbortSignal): Promise<void> {
-    await session.publish(sensors.map(configMessage), signal);
+  /** The broker acknowledged the configs of these sensors: re-announced from now on, and remembered for removal. */
+  private async announced(sensors: readonly Sensor[], shapes: ReadonlySet<string>): Promise<void> {
     for (const sensor of sensors) this.sensors.set(sensor.configTopic, sensor);
+    for (const shape of shapes) this.shapes.add(shape);
     this.logger.info({ sensors: sensors.map((s) => s.object) }, 'Home Assistant discovery: sensors announced');
     // Remembering them is for a later removal: a failure to write it never holds back the readings.
     await this.options.onAnnounced?.([...this.sensors.keys()]).catch((error: unknown) => {
@@ -246,4 +278,19 @@ export class MqttSink implements Sink {
     }, delayMs);
     this.reconnectTimer.unref();
   }
+}
+
+/** The same measurements, meters and field names, in the same order (what newSensors' shape string says). */
+function sameShape(points: readonly Point[], before: readonly Point[]): boolean {
+  if (points.length !== before.length) return false;
+  for (let i = 0; i < points.length; i++) {
+    const a = points[i]!;
+    const b = before[i]!;
+    if (a.measurement !== b.measurement || a.tags.meter !== b.tags.meter) return false;
+    const keys = Object.keys(b.fields);
+    let n = 0;
+    for (const key in a.fields) if (keys[n++] !== key) return false;
+    if (n !== keys.length) return false;
+  }
+  return true;
 }
