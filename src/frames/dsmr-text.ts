@@ -29,7 +29,8 @@ export function readDsmrText(buf: Uint8Array, start: number, atEnd: boolean, max
   // A telegram is text. Its body holds no control byte but CR and LF; its identification line may (Iskra's "\2",
   // Fluvius's 0xAB), but no NUL and no more than a line's length. In 7E1 a parity error is the telegram framer's
   // to report (the only check a DSMR 2.2/3 telegram has), like any byte the CRC judges. A '/' in a binary frame
-  // meets a NUL or another control byte within a few bytes, so it does not hold the stream up.
+  // meets a NUL, or a control byte after its first LF, within a few bytes: it does not hold the stream up, and as
+  // it is no telegram its bytes are scanned again for the frame they may hold.
   const parity = buf[start] === SLASH_WITH_PARITY;
   let previous = SLASH;
   let inHeader = true;
@@ -40,7 +41,7 @@ export function readDsmrText(buf: Uint8Array, start: number, atEnd: boolean, max
     // An identification line begins with the maker's letters; a '/' in a value, a date or 0xAF noise does not.
     if (i === start + 1 && !isLetter(byte)) return { kind: 'invalid', truncated: false, end: start + 1 };
     if (inHeader ? text === 0 : CONTROL[text] === 1) return { kind: 'invalid', truncated: false, end: start + 1 };
-    if (inHeader && i - start > MAX_HEADER_BYTES) return { kind: 'invalid', truncated: true, end: i };
+    if (inHeader && i - start > MAX_HEADER_BYTES) return { kind: 'invalid', truncated: false, end: start + 1 };
     if (byte === LF) inHeader = false;
     // A '/' that starts a line starts the next telegram; one inside a line (a header, a text message) is data.
     if (byte === SLASH && previous === LF) return { kind: 'invalid', truncated: true, end: i };
