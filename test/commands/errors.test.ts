@@ -4,12 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
+import { envWithout } from '../support/env.js';
 
 /** Every error a command prints carries a stable code, on one line, with no stack trace (unless --log-level debug). */
 let dir: string;
 let busy: Server;
 let busyPort: number;
-const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('P1LOGGER_')));
+const env = envWithout('P1LOGGER_');
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'p1errors-'));

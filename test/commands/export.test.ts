@@ -6,6 +6,7 @@ import { parseTimeArgument } from '../../src/commands/time-argument.js';
 import { Queue } from '../../src/queue/queue.js';
 import { makeTelegram } from '../queue/helpers.js';
 import { runCli } from '../support/cli.js';
+import { envWithout } from '../support/env.js';
 
 describe('times on the command line (--from, --to, --start)', () => {
   const at = (text: string, zone = 'Europe/Amsterdam'): string => parseTimeArgument(text)!.at(zone).toISOString();
@@ -34,7 +35,7 @@ describe('p1logger export --from/--to select days in timeZone', () => {
   // 23:30 on 1 January in Amsterdam, then 00:30 and 13:00 on 2 January, then 00:30 on 3 January.
   const received = ['2025-01-01T22:30:00Z', '2025-01-01T23:30:00Z', '2025-01-02T12:00:00Z', '2025-01-02T23:30:00Z'];
   // The process's own zone must not matter: only the configured one.
-  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('P1LOGGER_'))), TZ: 'Pacific/Auckland' };
+  const env = { ...envWithout('P1LOGGER_'), TZ: 'Pacific/Auckland' };
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'p1export-'));

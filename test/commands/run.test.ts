@@ -7,6 +7,7 @@ import { freePort } from '../support/free-port.js';
 import { Influxd } from '../support/influxd.js';
 import { runCli, watchCli } from '../support/cli.js';
 import { until } from '../sources/log-capture.js';
+import { envWithout } from '../support/env.js';
 
 /** `run --source file:...` forwards a whole capture: it exits when every sink has it, not when it is stored. */
 let dir: string;
@@ -14,7 +15,7 @@ let influxd: Influxd;
 let capture: string;
 const COUNT = 300;
 const cleanups: Array<() => Promise<void>> = [];
-const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('P1LOGGER_') && !k.startsWith('INFLUX_')));
+const env = envWithout('P1LOGGER_', 'INFLUX_');
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'p1run-'));

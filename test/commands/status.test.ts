@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, watchCli, type WatchedCli } from '../support/cli.js';
 import { until } from '../sources/log-capture.js';
+import { envWithout } from '../support/env.js';
 
 /**
  * `status` of a data directory a running service holds asks *that* service: the one whose API address it wrote
@@ -13,7 +14,7 @@ import { until } from '../sources/log-capture.js';
  */
 let dir: string;
 const cleanups: Array<() => Promise<void>> = [];
-const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('P1LOGGER_')));
+const env = envWithout('P1LOGGER_');
 
 interface Service {
   cli: WatchedCli;

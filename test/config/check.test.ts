@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,13 +6,15 @@ import { ConfigError, loadConfig, type LoadConfigOptions } from '../../src/confi
 import { runCommand } from '../../src/commands/run.js';
 import { parseSourceSpec } from '../../src/sources/spec.js';
 import { runCli } from '../support/cli.js';
+import { writeFileWithMode } from '../support/files.js';
+import { envWithout } from '../support/env.js';
 
 /**
  * `config check` validates exactly as `run` does: what one refuses the other refuses, with the same exit status,
  * before `run` touches the meter (under systemd's Restart=always a difference is a restart loop).
  */
 let dir: string;
-const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('P1LOGGER_') && !k.startsWith('INFLUX_') && !k.startsWith('COSM_')));
+const baseEnv = envWithout('P1LOGGER_', 'INFLUX_', 'COSM_');
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'p1check-'));
@@ -21,11 +23,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function file(name: string, text: string, mode = 0o600): Promise<string> {
-  const path = join(dir, name);
-  await writeFile(path, text);
-  await chmod(path, mode);
-  return path;
+function file(name: string, text: string, mode = 0o600): Promise<string> {
+  return writeFileWithMode(dir, name, text, mode);
 }
 
 function load(options: LoadConfigOptions) {

@@ -1,14 +1,16 @@
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { runCli } from '../support/cli.js';
+import { writeFileWithMode } from '../support/files.js';
+import { envWithout } from '../support/env.js';
 
 const SECRET = 'cli-secret-7d2f91';
 let dir: string;
 // The test must not depend on P1LOGGER_* variables of whoever runs it.
-const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('P1LOGGER_')));
+const baseEnv = envWithout('P1LOGGER_');
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'p1cli-'));
@@ -17,11 +19,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function file(name: string, text: string, mode = 0o640): Promise<string> {
-  const path = join(dir, name);
-  await writeFile(path, text);
-  await chmod(path, mode);
-  return path;
+function file(name: string, text: string, mode = 0o640): Promise<string> {
+  return writeFileWithMode(dir, name, text, mode);
 }
 
 describe('p1logger config check FILE', () => {

@@ -1,10 +1,11 @@
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, configFields, loadConfig, type LoadConfigOptions } from '../../src/config.js';
 import { isP1Error } from '../../src/errors.js';
 import { Secret } from '../../src/config/secret.js';
+import { writeFileWithMode } from '../support/files.js';
 
 let dir: string;
 const NO_DEFAULT = '/nonexistent/p1logger/config.yaml';
@@ -16,11 +17,8 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function file(name: string, text: string, mode = 0o600): Promise<string> {
-  const path = join(dir, name);
-  await writeFile(path, text);
-  await chmod(path, mode);
-  return path;
+function file(name: string, text: string, mode = 0o600): Promise<string> {
+  return writeFileWithMode(dir, name, text, mode);
 }
 
 function load(options: LoadConfigOptions = {}) {

@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
@@ -7,6 +7,7 @@ import { loadConfig, type LoadConfigOptions } from '../../src/config.js';
 import { dlmsKeys, meterKeysFromEnv } from '../../src/config/meter-keys.js';
 import { effectiveConfigYaml } from '../../src/config/print.js';
 import { isP1Error } from '../../src/errors.js';
+import { writeFileWithMode } from '../support/files.js';
 
 const KEY = '36c66639e48a8ca4d6bc8b282a793bbb';
 const AUTH = 'c0c1c2c3c4c5c6c7c8c9cacbcccdcecf';
@@ -19,11 +20,8 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function file(name: string, text: string, mode: number): Promise<string> {
-  const path = join(dir, name);
-  await writeFile(path, text);
-  await chmod(path, mode);
-  return path;
+function file(name: string, text: string, mode: number): Promise<string> {
+  return writeFileWithMode(dir, name, text, mode);
 }
 
 const load = (options: LoadConfigOptions) => loadConfig({ defaultConfigPath: join(dir, 'none.yaml'), cwd: dir, env: {}, ...options });

@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, effectiveConfigYaml, loadConfig, type LoadConfigOptions } from '../../src/config.js';
 import { isP1Error } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
+import { writeFileWithMode } from '../support/files.js';
 
 const SECRET = 'tok-5f1e0c9a-do-not-print';
 let dir: string;
@@ -18,11 +19,8 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function file(name: string, text: string, mode: number): Promise<string> {
-  const path = join(dir, name);
-  await writeFile(path, text);
-  await chmod(path, mode);
-  return path;
+function file(name: string, text: string, mode: number): Promise<string> {
+  return writeFileWithMode(dir, name, text, mode);
 }
 
 function sinkYaml(token: string): string {

@@ -10,6 +10,7 @@ import { freePort } from '../support/free-port.js';
 import { Influxd } from '../support/influxd.js';
 import { SocatPair } from '../support/socat.js';
 import { TcpMeter } from '../support/tcp-meter.js';
+import { envWithout } from '../support/env.js';
 
 /**
  * Every command line in README.md's code blocks works as written: each one is either run here (against a simulated
@@ -165,7 +166,7 @@ beforeAll(async () => {
     expect(made.code, made.stderr).toBe(0);
   }
   env = {
-    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(P1LOGGER_|INFLUX_|COSM_)/.test(k))),
+    ...envWithout('P1LOGGER_', 'INFLUX_', 'COSM_'),
     PATH: `${bin}:${process.env.PATH ?? ''}`,
     // The README's own defaults, 127.0.0.1:8080 and /etc/p1logger/config.yaml, may be another service's here.
     P1LOGGER_HTTP_LISTEN: '127.0.0.1:0',
