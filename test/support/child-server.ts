@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
 
 /**
@@ -65,5 +66,43 @@ export class ChildServer {
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
     await exited;
     clearTimeout(timer);
+  }
+}
+
+/**
+ * A test's server with a temp directory of its own: stopped and started again on the same port and data (an
+ * outage), killed, and removed with its directory by close().
+ */
+export abstract class ServerInDirectory {
+  protected constructor(
+    readonly dir: string,
+    readonly port: number,
+    protected readonly server: ChildServer,
+  ) {}
+
+  get pid(): number | undefined {
+    return this.server.pid;
+  }
+
+  get running(): boolean {
+    return this.server.running;
+  }
+
+  /** Starts it again after stop()/kill(), on the same port with the same data. */
+  start(): Promise<void> {
+    return this.server.start();
+  }
+
+  stop(): Promise<void> {
+    return this.server.stop();
+  }
+
+  kill(): Promise<void> {
+    return this.server.kill();
+  }
+
+  async close(): Promise<void> {
+    await this.server.kill();
+    await rm(this.dir, { recursive: true, force: true });
   }
 }

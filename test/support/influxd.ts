@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ChildServer } from './child-server.js';
+import { ChildServer, ServerInDirectory } from './child-server.js';
 import { freePort } from './free-port.js';
 
 export interface InfluxSeries {
@@ -15,14 +15,15 @@ export interface InfluxSeries {
  * A real InfluxDB 1.6 (Debian's `influxd`) on 127.0.0.1 with its data in a temp dir: started once per test file,
  * stopped and started again (same ports, same data) for outage tests, removed by close().
  */
-export class Influxd {
+export class Influxd extends ServerInDirectory {
   readonly url: string;
   private constructor(
-    readonly dir: string,
-    readonly port: number,
-    private readonly server: ChildServer,
+    dir: string,
+    port: number,
+    server: ChildServer,
     private readonly admin: { username: string; password: string } | undefined,
   ) {
+    super(dir, port, server);
     this.url = `http://127.0.0.1:${port}`;
   }
 
@@ -72,28 +73,6 @@ export class Influxd {
       throw error;
     }
     return influxd;
-  }
-
-  get pid(): number | undefined {
-    return this.server.pid;
-  }
-
-  /** Starts it again after stop()/kill(), on the same port with the same data. */
-  start(): Promise<void> {
-    return this.server.start();
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  kill(): Promise<void> {
-    return this.server.kill();
-  }
-
-  async close(): Promise<void> {
-    await this.server.kill();
-    await rm(this.dir, { recursive: true, force: true });
   }
 
   async createDatabase(name: string): Promise<void> {

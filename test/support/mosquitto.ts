@@ -5,7 +5,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
-import { ChildServer } from './child-server.js';
+import { ChildServer, ServerInDirectory } from './child-server.js';
 import { freePort } from './free-port.js';
 
 const run = promisify(execFile);
@@ -28,20 +28,15 @@ export interface MosquittoOptions {
  * crashed broker loses; offline sessions keep every message (QoS 0 too, no queue limit), so a subscriber with a
  * saved session misses nothing while it reconnects.
  */
-export class Mosquitto {
+export class Mosquitto extends ServerInDirectory {
   readonly url: string;
   /** `mqtts://127.0.0.1:PORT` when started with tls. */
   readonly tlsUrl: string | undefined;
   /** PEM of the CA that signed the TLS listener's certificate. */
   readonly caPem: string | undefined;
 
-  private constructor(
-    readonly dir: string,
-    readonly port: number,
-    tlsPort: number | undefined,
-    caPem: string | undefined,
-    private readonly server: ChildServer,
-  ) {
+  private constructor(dir: string, port: number, tlsPort: number | undefined, caPem: string | undefined, server: ChildServer) {
+    super(dir, port, server);
     this.url = `mqtt://127.0.0.1:${port}`;
     this.tlsUrl = tlsPort === undefined ? undefined : `mqtts://127.0.0.1:${tlsPort}`;
     this.caPem = caPem;
@@ -92,27 +87,6 @@ export class Mosquitto {
     }
   }
 
-  get pid(): number | undefined {
-    return this.server.pid;
-  }
-
-  get running(): boolean {
-    return this.server.running;
-  }
-
-  /** Starts it again after stop()/kill(), on the same port with the persistence it saved. */
-  start(): Promise<void> {
-    return this.server.start();
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  kill(): Promise<void> {
-    return this.server.kill();
-  }
-
   /** Writes the persistence file now (SIGUSR1) and waits until it has. */
   async save(): Promise<void> {
     const file = join(this.dir, 'mosquitto.db');
@@ -125,11 +99,6 @@ export class Mosquitto {
       if (Date.now() > deadline) throw new Error('mosquitto did not save its persistence file');
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-  }
-
-  async close(): Promise<void> {
-    await this.server.kill();
-    await rm(this.dir, { recursive: true, force: true });
   }
 }
 

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ChildServer } from './child-server.js';
+import { ChildServer, ServerInDirectory } from './child-server.js';
 import { freePort } from './free-port.js';
 
 /** One series of /api/v1/export: its labels, values and times (ms). */
@@ -16,13 +16,10 @@ export interface VmSeries {
  * 100 years (the default one month would silently drop the old readings a backfill sends), and deduplication of
  * samples with the same timestamp (so a re-send replaces, as in InfluxDB).
  */
-export class Victoria {
+export class Victoria extends ServerInDirectory {
   readonly url: string;
-  private constructor(
-    readonly dir: string,
-    readonly port: number,
-    private readonly server: ChildServer,
-  ) {
+  private constructor(dir: string, port: number, server: ChildServer) {
+    super(dir, port, server);
     this.url = `http://127.0.0.1:${port}`;
   }
 
@@ -55,27 +52,6 @@ export class Victoria {
       throw error;
     }
     return new Victoria(dir, port, server);
-  }
-
-  get pid(): number | undefined {
-    return this.server.pid;
-  }
-
-  start(): Promise<void> {
-    return this.server.start();
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  kill(): Promise<void> {
-    return this.server.kill();
-  }
-
-  async close(): Promise<void> {
-    await this.server.kill();
-    await rm(this.dir, { recursive: true, force: true });
   }
 
   /** Series matching a selector, e.g. `{__name__=~"electricity_.*"}`, after flushing what was just written. */
