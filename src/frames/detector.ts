@@ -132,6 +132,8 @@ export class FrameDetector {
       // A candidate waits for its bytes only so long: whatever it is, it cannot be longer than the longest frame.
       if (result.kind === 'need-more' && buf.length - pos <= this.maxTelegramBytes * 2) break;
       if (result.kind === 'accepted') {
+        // HDLC segments follow each other back to back: another frame between two means one was lost.
+        if (buf[pos] !== HDLC_FLAG) this.hdlc.reset();
         pos = result.end;
         continue;
       }
@@ -168,7 +170,6 @@ export class FrameDetector {
       this.cover(read.end);
       return { kind: 'accepted', end: read.end };
     }
-    this.hdlc.reset();
     const before = this.text.stats.telegrams;
     const out = [...this.text.push(buf.subarray(pos, read.end)), ...this.text.end()];
     if (this.text.stats.telegrams > before) this.announce(events, 'dsmr', false);
@@ -248,7 +249,6 @@ export class FrameDetector {
     // yet) follows, so that noise does not ask for a key.
     if (result.kind === 'rejected' && result.code === 'P1_KEY_REQUIRED' && end < buf.length && STARTS[buf[end]!] !== 1) return { kind: 'failed' };
     this.cover(end);
-    this.hdlc.reset();
     this.deliver(result, 'ciphered', events);
     return { kind: 'accepted', end };
   }

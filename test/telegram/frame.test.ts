@@ -9,7 +9,6 @@ const v22 = fixtureBytes('V2_2.txt');
 
 let newFramer: (options?: FramerOptions) => Framer = FRONT_ENDS[0]![1];
 
-
 function run(chunks: Uint8Array[]): { events: FrameEvent[]; framer: Framer } {
   const framer = newFramer();
   const events = chunks.flatMap((c) => framer.push(c));
