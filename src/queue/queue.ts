@@ -314,9 +314,7 @@ export class Queue implements TelegramLog {
       this.buffer.push({ record, resolve, reject });
       if (this.groupTimer !== undefined && this.buffer.length >= GROUP_FULL_APPENDS) {
         // A full group is written now: a fast source (a capture replayed) is not held to one group per interval.
-        clearTimeout(this.groupTimer);
-        this.groupTimer = undefined;
-        void this.exclusive(() => this.writeBuffered());
+        void this.writeGroupNow();
         return;
       }
       this.scheduleFlush();
@@ -575,11 +573,7 @@ export class Queue implements TelegramLog {
   /** Grouped durability: writes the appends waiting for the group now (on shutdown), and resolves them. */
   async flush(): Promise<void> {
     this.assertOpen();
-    if (this.groupTimer !== undefined) {
-      clearTimeout(this.groupTimer);
-      this.groupTimer = undefined;
-      await this.exclusive(() => this.writeBuffered());
-    }
+    await this.writeGroupNow();
     await this.exclusive(() => Promise.resolve());
   }
 
@@ -589,13 +583,17 @@ export class Queue implements TelegramLog {
     this.closed = true;
     clearInterval(this.retentionTimer);
     clearTimeout(this.reopenTimer);
-    if (this.groupTimer !== undefined) {
-      clearTimeout(this.groupTimer);
-      this.groupTimer = undefined;
-      void this.exclusive(() => this.writeBuffered());
-    }
+    void this.writeGroupNow();
     await this.exclusive(() => Promise.resolve());
     await this.db.close();
+  }
+
+  /** Grouped durability: writes the group waiting for its timer now; resolves at once when none waits. */
+  private writeGroupNow(): Promise<void> {
+    if (this.groupTimer === undefined) return Promise.resolve();
+    clearTimeout(this.groupTimer);
+    this.groupTimer = undefined;
+    return this.exclusive(() => this.writeBuffered());
   }
 
   private scheduleFlush(): void {
