@@ -90,10 +90,18 @@ async function sendRetrying(attempt: () => Promise<SendResult>, hooks: DeliveryH
  * and each half sent again, down to the single records it refuses: those are parked with the server's reason, and
  * everything else arrives. A few bad records cost about 2·log2(batch) extra requests each.
  */
-export async function deliver(records: readonly QueueRecord[], hooks: DeliveryHooks): Promise<void> {
+export async function deliver(records: readonly QueueRecord[], hooks: DeliveryHooks, failedOnce?: Error): Promise<void> {
   if (records.length === 0) return;
+  // An attempt that already failed (a pipelined send, below) counts as the first: its backoff and Retry-After hold.
+  let known = failedOnce;
+  const attempt = (): Promise<SendResult> => {
+    if (known === undefined) return hooks.sink.send(records, hooks.signal);
+    const error = known;
+    known = undefined;
+    return Promise.reject(error);
+  };
   try {
-    const result = await sendRetrying(() => hooks.sink.send(records, hooks.signal), hooks);
+    const result = await sendRetrying(attempt, hooks);
     hooks.onSuccess?.(result, records);
   } catch (error) {
     if (!isSinkError(error) || error.code !== 'P1_SINK_REJECTED' || hooks.signal.aborted) throw error;
@@ -105,6 +113,14 @@ export async function deliver(records: readonly QueueRecord[], hooks: DeliveryHo
     await deliver(records.slice(0, middle), hooks);
     await deliver(records.slice(middle), hooks);
   }
+}
+
+/** A batch on the way. Pipelined: `done` says the sink's result, or the error the loop then retries. */
+interface InFlightBatch {
+  records: readonly QueueRecord[];
+  last: number;
+  failed: boolean;
+  done: Promise<{ result?: SendResult; error?: Error }>;
 }
 
 export interface UploaderOptions {
@@ -228,7 +244,7 @@ export class Uploader {
       this.logger.warn({ err: error }, 'could not count dead letters');
     }
     while (!signal.aborted) {
-      const inFlight: Array<{ last: number; done: Promise<void> }> = [];
+      const inFlight: InFlightBatch[] = [];
       try {
         cursor ??= await this.log.cursor(this.name);
         this.figures.cursor = cursor;
@@ -241,19 +257,27 @@ export class Uploader {
         let readTo = cursor;
         for (;;) {
           // Up to `pipeline` batches on the way while the sink is healthy (our parsing overlaps the server's
-          // writing), one while it fails. Acks stay in order: the cursor never passes an unsent batch.
-          while (inFlight.length < (this.figures.state === 'ok' ? this.pipeline : 1)) {
+          // writing), one while it fails, none after one of them failed. Acks stay in order: the cursor never
+          // passes an unsent batch.
+          while (inFlight.length < (this.figures.state === 'ok' ? this.pipeline : 1) && !inFlight.some((batch) => batch.failed)) {
             const records = await this.log.readAfter(readTo, this.batchSize);
             if (records.length === 0) break;
             readTo = records[records.length - 1]!.seq;
-            const done = deliver(records, hooks);
-            // Handled here so that it is not "unhandled" while an earlier batch is awaited; awaited below.
-            done.catch(() => undefined);
-            inFlight.push({ last: readTo, done });
+            inFlight.push(this.launch(records, hooks));
           }
           const head = inFlight.shift();
           if (head === undefined) break;
-          await head.done;
+          const { result, error } = await head.done;
+          if (error !== undefined) {
+            // The batches behind it are given up (sent again after it: duplicates the sinks absorb) and it is
+            // retried alone, so the sink gets the records in order, with its backoff and Retry-After.
+            await Promise.all(inFlight.map((batch) => batch.done));
+            inFlight.length = 0;
+            readTo = head.last;
+            await deliver(head.records, hooks, error);
+          } else if (result !== undefined) {
+            this.onSuccess(result, head.records);
+          }
           await this.log.ack(this.name, head.last);
           cursor = head.last;
           this.figures.cursor = head.last;
@@ -272,6 +296,29 @@ export class Uploader {
       }
     }
     this.logger.info({ cursor: this.figures.cursor, sent: this.figures.sent }, 'uploader stopped');
+  }
+
+  /**
+   * Starts delivering a batch. Pipelined, it is sent once, without retrying: a batch behind it must not be retried
+   * on its own, or it could reach the sink before this one. Its `done` rejects only when stopping (or when parking
+   * failed); a pipelined send's outcome is counted when the loop acknowledges it, so a batch given up is not.
+   */
+  private launch(records: readonly QueueRecord[], hooks: DeliveryHooks): InFlightBatch {
+    const batch: InFlightBatch = { records, last: records[records.length - 1]!.seq, failed: false, done: Promise.resolve({}) };
+    batch.done =
+      this.pipeline === 1
+        ? deliver(records, hooks).then(() => ({}))
+        : this.sink.send(records, hooks.signal).then(
+            (result) => ({ result }),
+            (error: unknown) => {
+              if (hooks.signal.aborted) throw error;
+              batch.failed = true;
+              return { error: error instanceof Error ? error : new Error(String(error)) };
+            },
+          );
+    // Handled here so that it is not "unhandled" while an earlier batch is awaited; awaited in the loop.
+    batch.done.catch(() => undefined);
+    return batch;
   }
 
   /**

@@ -400,7 +400,8 @@ export function telegramToPoints(telegram: Telegram, receivedAt: string): Point[
   return pointsOf(mapTelegram(telegram, receivedAt, scratch));
 }
 
-function pointsOf(mapped: MappedTelegram): Point[] {
+/** A mapped telegram -> its points, as objects (the electricity point's fields become a dictionary). */
+export function pointsOf(mapped: MappedTelegram): Point[] {
   const points: Point[] = [];
   if (mapped.time !== undefined) {
     const fields: Record<string, number> = {};

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { stateJson } from '../../src/sinks/mqtt/topics.js';
-import { recordToPoints, type Point } from '../../src/sinks/points.js';
+import { ElectricityStateJson, stateJson } from '../../src/sinks/mqtt/state-json.js';
+import { mapRecord, newMappedTelegram, pointsOf, recordToPoints, type Point } from '../../src/sinks/points.js';
 import { fixtureBytes, telegramFiles } from '../support/fixtures.js';
 
 /** What the state message's payload is defined as: the point's time, tags and fields, as JSON.stringify writes them. */
@@ -37,4 +37,24 @@ describe('state message payloads: JSON.stringify of time, tags and fields, byte 
       expect(JSON.parse(stateJson(p))).toEqual(JSON.parse(reference(p)));
     });
   }
+});
+
+describe('the electricity payload written from a mapped telegram: stateJson of its point, byte for byte', () => {
+  it('every fixture, one after another and twice over, so that fields repeat, change and disappear', () => {
+    const writer = new ElectricityStateJson();
+    const mapped = newMappedTelegram();
+    const names = telegramFiles();
+    let written = 0;
+    // Forwards then backwards: each telegram follows another meter's, and then itself (every field repeated).
+    for (const name of [...names, ...names.slice().reverse(), ...names.flatMap((n) => [n, n])]) {
+      const raw = fixtureBytes(name).toString('latin1');
+      mapRecord({ seq: 1, receivedAt: '2025-01-14T08:00:00.000Z', protocol: 'dsmr', raw }, {}, mapped);
+      if (mapped.time === undefined) continue;
+      const electricity = pointsOf(mapped)[0]!;
+      expect(electricity.measurement).toBe('electricity');
+      expect(writer.write(mapped), name).toBe(reference(electricity));
+      written++;
+    }
+    expect(written).toBeGreaterThan(names.length * 3);
+  });
 });

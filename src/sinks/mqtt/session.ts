@@ -217,6 +217,8 @@ function clientOptions(options: SessionOptions): IClientOptions {
     ...(options.password === undefined ? {} : { password: options.password }),
     protocolVersion: options.protocolVersion,
     keepalive: options.keepaliveSeconds,
+    // A PINGREQ every keep-alive period, not a timer re-armed for each of the thousands of PUBACKs a second.
+    reschedulePings: false,
     clean: true,
     reconnectPeriod: 0,
     connectTimeout: options.timeoutMs,

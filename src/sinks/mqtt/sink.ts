@@ -2,13 +2,14 @@ import { backoffDelay, DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../deli
 import { silentLogger, type Logger } from '../../log.js';
 import type { QueueRecord } from '../../queue/types.js';
 import type { ParseOptions } from '../../telegram/types.js';
-import { recordToPoints, type Point } from '../points.js';
+import { mapRecord, newMappedTelegram, pointsOf, recordToPoints, type MappedTelegram, type Point } from '../points.js';
 import type { SendResult, Sink } from '../sink.js';
 import type { MqttSpec } from '../spec.js';
 import { P1LOGGER_VERSION } from './device.js';
 import { configMessage, sensorsOf, type Sensor } from './discovery.js';
 import { BrokerSession } from './session.js';
-import { meterOf, stateMessages, STATUS_OFFLINE, STATUS_ONLINE, topicId, topicsFor, type MqttMessage, type Topics } from './topics.js';
+import { ElectricityStateJson, stateJson } from './state-json.js';
+import { meterOf, STATUS_OFFLINE, STATUS_ONLINE, subtopics, topicId, topicsFor, type MqttMessage, type Topics } from './topics.js';
 
 export type MqttProtocol = '3.1.1' | '5';
 
@@ -62,8 +63,12 @@ interface Identity {
 export class MqttSink implements Sink {
   readonly kind = 'mqtt';
   readonly description: string;
-  /** One batch at a time: messages must arrive in the order of the telegrams. */
-  readonly maxInFlight = 1;
+  /**
+   * Two batches on the way: the publisher writes them one after the other on the one connection, and when one fails
+   * the connection is gone with both, which the uploader sends again in order. So messages arrive in the order of
+   * the telegrams, and our parsing of the second overlaps the broker's acknowledging of the first.
+   */
+  readonly maxInFlight = 2;
   readonly maxBatchRecords = MQTT_MAX_RECORDS;
   private readonly options: MqttSinkOptions;
   private readonly logger: Logger;
@@ -81,6 +86,7 @@ export class MqttSink implements Sink {
   private readonly closing = new AbortController();
   private reconnectTimer: NodeJS.Timeout | undefined;
   private reconnectAttempt = 0;
+  private readonly electricityJson = new ElectricityStateJson();
 
   constructor(options: MqttSinkOptions) {
     this.options = options;
@@ -118,23 +124,37 @@ export class MqttSink implements Sink {
    * state messages, after the discovery configs of the sensors it is the first to have.
    */
   private *messagesOf(records: readonly QueueRecord[], batch: { messages: number; fresh: Sensor[]; shapes: Set<string> }): Generator<MqttMessage> {
-    // The telegram before, whose sensors are known: most telegrams are shaped like it, and need no shape string.
-    let previous: { points: readonly Point[]; prefix: string } | undefined;
+    const mapped = newMappedTelegram();
+    const retain = this.options.retainState;
+    const parse = this.options.parse ?? {};
+    // The telegram before, whose sensors and topics are known: most telegrams are shaped like it.
+    let previous: Shaped | undefined;
     for (const record of records) {
-      const points = recordToPoints(record, this.options.parse);
-      if (points.length === 0) continue;
-      const topics = this.topicsOf(points);
-      const known = previous !== undefined && previous.prefix === topics.prefix && sameShape(points, previous.points);
-      previous = { points, prefix: topics.prefix };
-      if (this.discovery.enabled && !known) {
-        for (const sensor of this.newSensors(points, record.raw, topics, batch)) {
-          batch.fresh.push(sensor);
-          yield configMessage(sensor);
+      mapRecord(record, parse, mapped);
+      const electricity = mapped.time !== undefined;
+      if (!electricity && mapped.extra.length === 0) continue;
+      const meter = electricity ? mapped.meter : meterOf(mapped.extra);
+      let shaped = previous !== undefined && shapedLike(mapped, meter, previous) ? previous : undefined;
+      if (shaped === undefined) {
+        const points = pointsOf(mapped);
+        const topics = this.topicsOf(points);
+        shaped = { meter, electricity, fieldIds: mapped.fieldIds.slice(0, mapped.fieldCount), extra: mapped.extra, topics: subtopics(points).map((name) => `${topics.prefix}/${name}`) };
+        if (this.discovery.enabled) {
+          for (const sensor of this.newSensors(points, record.raw, topics, batch)) {
+            batch.fresh.push(sensor);
+            yield configMessage(sensor);
+          }
         }
       }
-      for (const message of stateMessages(points, topics.prefix, this.options.retainState)) {
+      previous = { ...shaped, extra: mapped.extra };
+      let topic = 0;
+      if (electricity) {
         batch.messages++;
-        yield message;
+        yield { topic: shaped.topics[topic++]!, payload: this.electricityJson.write(mapped), retain };
+      }
+      for (const point of mapped.extra) {
+        batch.messages++;
+        yield { topic: shaped.topics[topic++]!, payload: stateJson(point), retain };
       }
     }
   }
@@ -278,6 +298,24 @@ export class MqttSink implements Sink {
     }, delayMs);
     this.reconnectTimer.unref();
   }
+}
+
+/** What a telegram's messages are made of, but for their values: its meter, fields and M-Bus points, and topics. */
+interface Shaped {
+  meter: string | undefined;
+  /** It has an electricity point, with these fields in this order. */
+  electricity: boolean;
+  fieldIds: Int32Array;
+  extra: readonly Point[];
+  /** The topic of each state message: the electricity point's first, then one per extra point. */
+  topics: string[];
+}
+
+/** The same meter, fields and M-Bus points as `shaped`, in the same order: the same topics and sensors. */
+function shapedLike(mapped: MappedTelegram, meter: string | undefined, shaped: Shaped): boolean {
+  if (meter !== shaped.meter || (mapped.time !== undefined) !== shaped.electricity || mapped.fieldCount !== shaped.fieldIds.length) return false;
+  for (let i = 0; i < mapped.fieldCount; i++) if (mapped.fieldIds[i] !== shaped.fieldIds[i]) return false;
+  return sameShape(mapped.extra, shaped.extra);
 }
 
 /** The same measurements, meters and field names, in the same order (what newSensors' shape string says). */
