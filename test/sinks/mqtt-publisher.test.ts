@@ -23,17 +23,20 @@ afterAll(async () => {
   for (const step of cleanup.splice(0).reverse()) await step();
 });
 
-/** `count` DSMR 5 telegrams of one meter, a second apart, from telegram `from` on. */
+/** Five minutes between telegrams: each has a new gas reading, so each is two messages (electricity, gas). */
+const STEP_MS = 300_000;
+
+/** `count` DSMR 5 telegrams of one meter, STEP_MS apart, from telegram `from` on. */
 function records(from: number, count: number): QueueRecord[] {
   const meter = new VirtualMeter({ dsmr: '5', startMs: START });
   return Array.from({ length: count }, (_, i) => {
-    const t = START + (from + i) * 1000;
+    const t = START + (from + i) * STEP_MS;
     return { seq: from + i + 1, receivedAt: new Date(t).toISOString(), protocol: 'dsmr' as const, raw: meter.telegramAt(t) };
   });
 }
 
 function indices(messages: readonly Received[]): number[] {
-  return messages.filter((m) => m.topic.endsWith('/electricity')).map((m) => (Date.parse((JSON.parse(m.payload) as { time: string }).time) - START) / 1000);
+  return messages.filter((m) => m.topic.endsWith('/electricity')).map((m) => (Date.parse((JSON.parse(m.payload) as { time: string }).time) - START) / STEP_MS);
 }
 
 async function started(options: { maxInflight?: number; maxPacketSize?: number } = {}): Promise<Mosquitto> {

@@ -7,6 +7,7 @@ import { meterOf, topicId } from '../../src/sinks/mqtt/topics.js';
 import { telegramToPoints } from '../../src/sinks/points.js';
 import type { SinkError } from '../../src/sinks/sink.js';
 import { parseSinkSpec, type MqttSpec } from '../../src/sinks/spec.js';
+import { VirtualMeter } from '../../src/sources/virtual-meter.js';
 import { parseTelegram } from '../../src/telegram/parse.js';
 import { fixtureDir } from '../support/fixtures.js';
 import { Mosquitto, retained, Subscriber } from '../support/mosquitto.js';
@@ -72,6 +73,36 @@ describe('MQTT sink against a real Mosquitto', () => {
       const newest = records(...FIXTURES).at(-1)!;
       const kept = await retained(broker.url, 'p1logger/+/status', auth);
       expect(kept.get(`p1logger/${topicId(meterOf(telegramToPoints(parseTelegram(newest.raw), RECEIVED)))}/status`)).toBe('online');
+    } finally {
+      await mqtt.close();
+      await subscriber.close();
+    }
+  });
+
+  it('a device\'s reading is sent when it is new, and again with the first telegram of each batch', async () => {
+    // Ten minutes of a DSMR 5 meter, one telegram every 20 s: its gas reading changes every five minutes.
+    const meter = new VirtualMeter({ dsmr: '5', startMs: Date.UTC(2024, 0, 10, 11, 58) });
+    const telegrams: QueueRecord[] = Array.from({ length: 30 }, (_, i) => {
+      const t = Date.UTC(2024, 0, 10, 11, 58) + i * 20_000;
+      return { seq: i + 1, receivedAt: new Date(t).toISOString(), protocol: 'dsmr', raw: meter.telegramAt(t) };
+    });
+    const readings = telegrams.map((r) => telegramToPoints(parseTelegram(r.raw), r.receivedAt).find((p) => p.measurement === 'gas')!);
+    const distinct = [...new Set(readings.map((p) => p.time))];
+    expect(distinct).toHaveLength(3);
+    const subscriber = await Subscriber.connect(broker.url, ['p1logger/+/gas', 'p1logger/+/electricity'], auth);
+    const mqtt = sink(broker.url, { ...auth, discovery: { enabled: false, prefix: 'homeassistant' } });
+    try {
+      // Two batches: the second starts in the middle of a reading, which it sends again with its first telegram.
+      expect(await mqtt.send(telegrams.slice(0, 20))).toEqual({ points: 20 + 2, requests: 1 });
+      expect(await mqtt.send(telegrams.slice(20))).toEqual({ points: 10 + 2, requests: 1 });
+      await subscriber.until((messages) => messages.length === 34);
+      // Sent: with the first telegram of each batch (0 and 20), and with each telegram whose reading is new.
+      const sent = readings.map((p, i) => i === 0 || i === 20 || p.time !== readings[i - 1]!.time);
+      expect(sent.filter(Boolean)).toHaveLength(4);
+      const gas = subscriber.messages.filter((m) => m.topic.endsWith('/gas')).map((m) => JSON.parse(m.payload) as unknown);
+      expect(gas).toEqual(readings.filter((_, i) => sent[i]).map((p) => ({ time: new Date(p.time).toISOString(), ...p.tags, ...p.fields })));
+      // Each right after the electricity message of its telegram.
+      expect(subscriber.messages.map((m) => (m.topic.endsWith('/gas') ? 'g' : 'e')).join('')).toBe(sent.map((s) => (s ? 'eg' : 'e')).join(''));
     } finally {
       await mqtt.close();
       await subscriber.close();

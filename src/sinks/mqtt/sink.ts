@@ -134,7 +134,8 @@ export class MqttSink implements Sink {
       const electricity = mapped.time !== undefined;
       if (!electricity && mapped.extra.length === 0) continue;
       const meter = electricity ? mapped.meter : meterOf(mapped.extra);
-      let shaped = previous !== undefined && shapedLike(mapped, meter, previous) ? previous : undefined;
+      const known = previous !== undefined && shapedLike(mapped, meter, previous) ? previous : undefined;
+      let shaped = known;
       if (shaped === undefined) {
         const points = pointsOf(mapped);
         const topics = this.topicsOf(points);
@@ -152,9 +153,14 @@ export class MqttSink implements Sink {
         batch.messages++;
         yield { topic: shaped.topics[topic++]!, payload: this.electricityJson.write(mapped), retain };
       }
-      for (const point of mapped.extra) {
+      // A device's reading repeats in every telegram until its next one (DSMR 5 gas: 300 telegrams): it is sent
+      // when it is new, and with the batch's first telegram, so a batch sent again carries it again.
+      for (let i = 0; i < mapped.extra.length; i++) {
+        const point = mapped.extra[i]!;
+        const deviceTopic = shaped.topics[topic++]!;
+        if (known !== undefined && sameReading(point, known.extra[i]!)) continue;
         batch.messages++;
-        yield { topic: shaped.topics[topic++]!, payload: stateJson(point), retain };
+        yield { topic: deviceTopic, payload: stateJson(point), retain };
       }
     }
   }
@@ -316,6 +322,13 @@ function shapedLike(mapped: MappedTelegram, meter: string | undefined, shaped: S
   if (meter !== shaped.meter || (mapped.time !== undefined) !== shaped.electricity || mapped.fieldCount !== shaped.fieldIds.length) return false;
   for (let i = 0; i < mapped.fieldCount; i++) if (mapped.fieldIds[i] !== shaped.fieldIds[i]) return false;
   return sameShape(mapped.extra, shaped.extra);
+}
+
+/** The same reading of a device (points of the same shape): its time and values. */
+function sameReading(point: Point, before: Point): boolean {
+  if (point.time !== before.time) return false;
+  for (const key in point.fields) if (point.fields[key] !== before.fields[key]) return false;
+  return true;
 }
 
 /** The same measurements, meters and field names, in the same order (what newSensors' shape string says). */
