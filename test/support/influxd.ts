@@ -64,10 +64,7 @@ export class Influxd extends ServerInDirectory {
     const influxd = new Influxd(dir, port, server, options.admin);
     try {
       await server.start();
-      if (options.admin !== undefined) {
-        const { username, password } = options.admin;
-        await fetch(`${url}/query`, { method: 'POST', body: new URLSearchParams({ q: `CREATE USER "${username}" WITH PASSWORD '${password}' WITH ALL PRIVILEGES` }) });
-      }
+      if (options.admin !== undefined) await createFirstAdmin(url, options.admin);
     } catch (error) {
       await rm(dir, { recursive: true, force: true });
       throw error;
@@ -98,5 +95,22 @@ export class Influxd extends ServerInDirectory {
   async rows(db: string, measurement: string): Promise<Array<Record<string, unknown>>> {
     const series = await this.query(`SELECT * FROM "${measurement}"`, db);
     return series.flatMap((s) => s.values.map((row) => Object.fromEntries(s.columns.map((c, i) => [c, row[i]]))));
+  }
+}
+
+/**
+ * The first user, an admin (the only query influxd takes without credentials once auth is on). Answered ping is
+ * not always ready for it on a loaded machine: asked again until influxd says it was created.
+ */
+async function createFirstAdmin(url: string, admin: { username: string; password: string }): Promise<void> {
+  const q = `CREATE USER "${admin.username}" WITH PASSWORD '${admin.password}' WITH ALL PRIVILEGES`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const response = await fetch(`${url}/query`, { method: 'POST', body: new URLSearchParams({ q }) });
+    const body = (await response.json().catch(() => ({}))) as { results?: Array<{ error?: string }>; error?: string };
+    const error = body.error ?? body.results?.[0]?.error;
+    if (response.ok && (error === undefined || /already exists/.test(error))) return;
+    if (Date.now() > deadline) throw new Error(`influxd: creating the admin user failed: HTTP ${response.status} ${error ?? ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
