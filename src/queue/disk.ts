@@ -36,13 +36,15 @@ export interface SpaceBudget {
 export const MIN_FILESYSTEM_BYTES = 16 * 1024 ** 2;
 const MIN_RESERVE = 256 * 1024;
 const MIN_FREE = 512 * 1024;
-const LEVELDB_WRITE_BUFFER = 4 * 1024 ** 2;
 /**
- * Table files of 512 KiB (LevelDB's default is 2 MiB): LevelDB maps the tables it reads into memory and keeps up
- * to 64 of them open at its smallest table cache (maxOpenFiles in queue.ts), and a long drain reads every table, so
- * this bounds the file-backed memory a drain holds to some 32 MiB whatever the backlog.
+ * LevelDB maps the tables it reads into memory and keeps up to 64 of them open at its smallest table cache
+ * (maxOpenFiles in queue.ts); a long drain reads every table, so their size bounds the file-backed memory a drain
+ * holds. An append-only queue's tables are memtable flushes that LevelDB puts straight into level 2 (they overlap
+ * nothing), about the write buffer's size each: a 1 MiB buffer makes them some 300 KB (19 MB mapped at most; 2 MiB
+ * made 600 KB tables, 37 MB mapped). Tables compacted further down are cut at LEVELDB_MAX_FILE.
  */
-const LEVELDB_MAX_FILE = 512 * 1024;
+const LEVELDB_WRITE_BUFFER = 1024 ** 2;
+const LEVELDB_MAX_FILE = 256 * 1024;
 
 /**
  * Scales the reserve and the free-space floor to 1/32 of the filesystem each, up to the configured sizes (`caps`;

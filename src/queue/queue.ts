@@ -38,7 +38,7 @@ export interface QueueOptions {
   reserveBytes?: number;
   /** How often retention runs while the queue is open. Default 60 s; 0: only when enforceRetention() is called. */
   retentionIntervalMs?: number;
-  /** LevelDB's memtable / write-ahead-log size. Default 4 MiB, and at most an eighth of the reserve. */
+  /** LevelDB's memtable / write-ahead-log size. Default 1 MiB, and at most an eighth of the reserve. */
   writeBufferSize?: number;
   /**
    * For status and export: the data directory must exist; no retention, no reserve file, and append, ack, park

@@ -10,8 +10,8 @@ describe('spaceBudget: the reserve and the free-space floor scale to the filesys
   it.each([
     ['a 16 MiB filesystem (the smallest the README admits)', 16 * MiB, { reserveBytes: 512 * KiB, minFreeBytes: 512 * KiB, writeBufferSize: 64 * KiB, maxFileSize: 64 * KiB }],
     ['a 40 MB tmpfs', 40 * MiB, { reserveBytes: 1280 * KiB, minFreeBytes: 1280 * KiB, writeBufferSize: 160 * KiB, maxFileSize: 160 * KiB }],
-    ['a 1 GiB filesystem', GiB, { reserveBytes: 16 * MiB, minFreeBytes: 32 * MiB, writeBufferSize: 2 * MiB, maxFileSize: 512 * KiB }],
-    ['a 32 GB SD card', 32 * GiB, { reserveBytes: 16 * MiB, minFreeBytes: 64 * MiB, writeBufferSize: 2 * MiB, maxFileSize: 512 * KiB }],
+    ['a 1 GiB filesystem', GiB, { reserveBytes: 16 * MiB, minFreeBytes: 32 * MiB, writeBufferSize: 1 * MiB, maxFileSize: 256 * KiB }],
+    ['a 32 GB SD card', 32 * GiB, { reserveBytes: 16 * MiB, minFreeBytes: 64 * MiB, writeBufferSize: 1 * MiB, maxFileSize: 256 * KiB }],
     ['a filesystem below every minimum', 1 * MiB, { reserveBytes: 256 * KiB, minFreeBytes: 512 * KiB, writeBufferSize: 32 * KiB, maxFileSize: 32 * KiB }],
   ])('%s', (_, total, expected) => {
     expect(spaceBudget(total, defaults)).toEqual(expected);
@@ -19,7 +19,7 @@ describe('spaceBudget: the reserve and the free-space floor scale to the filesys
 
   it('keeps a smaller configured size, and 0 turns the reserve or the floor off', () => {
     expect(spaceBudget(32 * GiB, { reserveBytes: 1 * MiB, minFreeBytes: 0 })).toEqual({ reserveBytes: 1 * MiB, minFreeBytes: 0, writeBufferSize: 128 * KiB, maxFileSize: 128 * KiB });
-    expect(spaceBudget(32 * GiB, { reserveBytes: 0, minFreeBytes: 0 })).toMatchObject({ reserveBytes: 0, writeBufferSize: 4 * MiB, maxFileSize: 512 * KiB });
+    expect(spaceBudget(32 * GiB, { reserveBytes: 0, minFreeBytes: 0 })).toMatchObject({ reserveBytes: 0, writeBufferSize: 1 * MiB, maxFileSize: 256 * KiB });
   });
 
   it('leaves room in the reserve for a reopen and a compaction: the write buffer and table files are an eighth of it', () => {
