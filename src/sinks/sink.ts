@@ -19,7 +19,7 @@ export interface Sink {
   readonly description: string;
   /** Records per send the API admits (InfluxDB: 5,000 lines per request; Cosm: 500 datapoints per datastream). */
   readonly maxBatchRecords: number;
-  /** Batches that may be on the way at once (2 when order does not matter, as for time series databases). */
+  /** Batches that may be on the way at once. The uploader keeps them in order: a failed one is retried alone, before those behind it. */
   readonly maxInFlight: number;
   send(records: readonly QueueRecord[], signal?: AbortSignal): Promise<SendResult>;
   close(): Promise<void>;
