@@ -127,19 +127,20 @@ export class MqttSink implements Sink {
     const mapped = newMappedTelegram();
     const retain = this.options.retainState;
     const parse = this.options.parse ?? {};
-    // The telegram before, whose sensors and topics are known: most telegrams are shaped like it.
-    let previous: Shaped | undefined;
+    // The shape of the telegram before, whose sensors and topics are known (most telegrams are shaped like it),
+    // and its device points, whose readings the next telegram most often repeats.
+    let shaped: Shaped | undefined;
+    let previousExtra: readonly Point[] = [];
     for (const record of records) {
       mapRecord(record, parse, mapped);
       const electricity = mapped.time !== undefined;
       if (!electricity && mapped.extra.length === 0) continue;
       const meter = electricity ? mapped.meter : meterOf(mapped.extra);
-      const known = previous !== undefined && shapedLike(mapped, meter, previous) ? previous : undefined;
-      let shaped = known;
-      if (shaped === undefined) {
+      const known = shaped !== undefined && shapedLike(mapped, meter, shaped) && sameShape(mapped.extra, previousExtra);
+      if (!known || shaped === undefined) {
         const points = pointsOf(mapped);
         const topics = this.topicsOf(points);
-        shaped = { meter, electricity, fieldIds: mapped.fieldIds.slice(0, mapped.fieldCount), extra: mapped.extra, topics: subtopics(points).map((name) => `${topics.prefix}/${name}`) };
+        shaped = { meter, electricity, fieldIds: mapped.fieldIds.slice(0, mapped.fieldCount), topics: subtopics(points).map((name) => `${topics.prefix}/${name}`) };
         if (this.discovery.enabled) {
           for (const sensor of this.newSensors(points, record.raw, topics, batch)) {
             batch.fresh.push(sensor);
@@ -147,21 +148,22 @@ export class MqttSink implements Sink {
           }
         }
       }
-      previous = { ...shaped, extra: mapped.extra };
+      const stateTopics = shaped.topics;
       let topic = 0;
       if (electricity) {
         batch.messages++;
-        yield { topic: shaped.topics[topic++]!, payload: this.electricityJson.write(mapped), retain };
+        yield { topic: stateTopics[topic++]!, payload: this.electricityJson.write(mapped), retain };
       }
       // A device's reading repeats in every telegram until its next one (DSMR 5 gas: 300 telegrams): it is sent
       // when it is new, and with the batch's first telegram, so a batch sent again carries it again.
       for (let i = 0; i < mapped.extra.length; i++) {
         const point = mapped.extra[i]!;
-        const deviceTopic = shaped.topics[topic++]!;
-        if (known !== undefined && sameReading(point, known.extra[i]!)) continue;
+        const deviceTopic = stateTopics[topic++]!;
+        if (known && sameReading(point, previousExtra[i]!)) continue;
         batch.messages++;
         yield { topic: deviceTopic, payload: stateJson(point), retain };
       }
+      previousExtra = mapped.extra;
     }
   }
 
@@ -306,22 +308,21 @@ export class MqttSink implements Sink {
   }
 }
 
-/** What a telegram's messages are made of, but for their values: its meter, fields and M-Bus points, and topics. */
+/** What a telegram's messages are made of, but for their values and its device points: meter, fields, topics. */
 interface Shaped {
   meter: string | undefined;
   /** It has an electricity point, with these fields in this order. */
   electricity: boolean;
   fieldIds: Int32Array;
-  extra: readonly Point[];
-  /** The topic of each state message: the electricity point's first, then one per extra point. */
+  /** The topic of each state message: the electricity point's first, then one per device point. */
   topics: string[];
 }
 
-/** The same meter, fields and M-Bus points as `shaped`, in the same order: the same topics and sensors. */
+/** The same meter and electricity fields as `shaped`, in the same order (its device points are compared apart). */
 function shapedLike(mapped: MappedTelegram, meter: string | undefined, shaped: Shaped): boolean {
   if (meter !== shaped.meter || (mapped.time !== undefined) !== shaped.electricity || mapped.fieldCount !== shaped.fieldIds.length) return false;
   for (let i = 0; i < mapped.fieldCount; i++) if (mapped.fieldIds[i] !== shaped.fieldIds[i]) return false;
-  return sameShape(mapped.extra, shaped.extra);
+  return true;
 }
 
 /** The same reading of a device (points of the same shape): its time and values. */
