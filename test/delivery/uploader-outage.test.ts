@@ -10,6 +10,7 @@ import { parseTelegram } from '../../src/telegram/parse.js';
 import { Uploader } from '../../src/delivery/uploader.js';
 import { Influxd } from '../support/influxd.js';
 import { Victoria } from '../support/victoria.js';
+import { until } from '../support/until.js';
 
 /**
  * Outage: the database process is stopped while telegrams keep arriving, and started again later. Time is
@@ -60,19 +61,19 @@ async function outage(scenario: Scenario, startMs: number): Promise<void> {
   })();
   try {
     uploader.start();
-    await until(async () => (await queue.cursor('db')) >= 20);
+    await within(async () => (await queue.cursor('db')) >= 20);
     await scenario.server.stop();
     const stoppedAt = second;
-    await until(() => uploader.stats().state === 'retrying');
+    await within(() => uploader.stats().state === 'retrying');
     // Down for a while: telegrams keep arriving and wait in the queue (counted, not timed: load slows the loop).
-    await until(() => second - stoppedAt > 50);
+    await within(() => second - stoppedAt > 50);
     expect(uploader.stats().state).toBe('retrying');
     await scenario.server.start();
     await new Promise((r) => setTimeout(r, 300));
     appending = false;
     await acquisition;
     const last = (await queue.status()).lastSeq!;
-    await until(async () => (await queue.cursor('db')) === last);
+    await within(async () => (await queue.cursor('db')) === last);
     expect(uploader.stats()).toMatchObject({ state: 'ok', sent: last, deadLetters: 0 });
     expect(uploader.stats().retries).toBeGreaterThan(0);
 
@@ -89,13 +90,8 @@ async function outage(scenario: Scenario, startMs: number): Promise<void> {
   }
 }
 
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** Within 30 s. */
+const within = (condition: () => boolean | Promise<boolean>): Promise<void> => until(condition, 'the uploader', 30_000);
 
 describe('outage of the database while telegrams keep arriving', () => {
   it('InfluxDB 1.6 (influxdb-v1:) stopped and started again: every telegram once, at its time', async () => {

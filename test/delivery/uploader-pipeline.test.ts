@@ -7,6 +7,7 @@ import { Queue } from '../../src/queue/queue.js';
 import type { QueueRecord } from '../../src/queue/types.js';
 import { SinkError, type SendResult, type Sink } from '../../src/sinks/sink.js';
 import { VirtualMeter } from '../../src/sources/virtual-meter.js';
+import { until } from '../support/until.js';
 
 const START = Date.UTC(2024, 2, 1);
 const FAST = { baseMs: 5, capMs: 40, maxRetryAfterMs: 5000 };
@@ -69,22 +70,20 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function until(condition: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+/** Drains the 60 records into `sink` in batches of 10, and waits (15 s at most) until all are acknowledged. */
+async function drained(sink: Sink): Promise<Uploader> {
+  const u = new Uploader({ name: 'pipe', sink, log: queue, retry: FAST, pollIntervalMs: 20, batchSize: 10 });
+  uploaders.push(u);
+  u.start();
+  await until(async () => u.stats().cursor === 60 && (await queue.cursor('pipe')) === 60, 'all 60 records acknowledged', 15_000);
+  return u;
 }
 
 describe('Uploader with two batches in flight (a pipelined sink)', () => {
   it('a failed batch is retried before the batch behind it is sent again: in order, its Retry-After kept, counted once', async () => {
     const sink = new TwoAtOnceSink();
     sink.failFirstSeq.set(21, 300);
-    const u = new Uploader({ name: 'pipe', sink, log: queue, retry: FAST, pollIntervalMs: 20, batchSize: 10 });
-    uploaders.push(u);
-    u.start();
-    await until(async () => u.stats().cursor === 60 && (await queue.cursor('pipe')) === 60);
+    const u = await drained(sink);
 
     const failed = sink.calls.findIndex((c) => c.outcome === 'failed');
     expect(sink.calls[failed]!.seqs[0]).toBe(21);
@@ -106,10 +105,7 @@ describe('Uploader with two batches in flight (a pipelined sink)', () => {
   it('a batch that fails behind a delivered one: the delivered one is acknowledged, the failed one retried next', async () => {
     const sink = new TwoAtOnceSink();
     sink.failFirstSeq.set(11, 0);
-    const u = new Uploader({ name: 'pipe', sink, log: queue, retry: FAST, pollIntervalMs: 20, batchSize: 10 });
-    uploaders.push(u);
-    u.start();
-    await until(async () => u.stats().cursor === 60 && (await queue.cursor('pipe')) === 60);
+    const u = await drained(sink);
     // 1-10 is acknowledged; 21-30, taken beside the failed 11-20, is sent again after it.
     expect(sink.calls.map((c) => c.seqs[0]).slice(0, 6)).toEqual([1, 11, 21, 11, 21, 31]);
     expect(sink.delivered).toEqual([...Array.from({ length: 10 }, (_, i) => 1 + i), ...Array.from({ length: 10 }, (_, i) => 21 + i), ...Array.from({ length: 50 }, (_, i) => 11 + i)]);

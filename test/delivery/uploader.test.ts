@@ -10,6 +10,7 @@ import { parseSinkSpec, type CosmSpec } from '../../src/sinks/spec.js';
 import { VirtualMeter } from '../../src/sources/virtual-meter.js';
 import { Uploader, type UploaderOptions } from '../../src/delivery/uploader.js';
 import { CosmServer } from '../support/cosm-server.js';
+import { until } from '../support/until.js';
 
 const KEY = 'uploader-key-1234';
 const START = Date.UTC(2024, 2, 1);
@@ -76,13 +77,8 @@ function uploader(options: Partial<UploaderOptions> = {}): Uploader {
   return u;
 }
 
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** Within 15 s. */
+const within = (condition: () => boolean | Promise<boolean>): Promise<void> => until(condition, 'the uploader', 15_000);
 
 function stored(id = 'power_import'): number[] {
   return server.datapoints(feed, id).map((p) => p.timeMs);
@@ -92,11 +88,11 @@ describe('Uploader (drain loop) with a real LevelDB queue and the Cosm test serv
   it('drains the backlog, then what is appended while it runs; each reading once, at its own time', async () => {
     const first = await append(30);
     const u = uploader();
-    await until(async () => (await queue.cursor('cosm')) === 30);
+    await within(async () => (await queue.cursor('cosm')) === 30);
     const later = await append(12);
     u.notify();
     // The uploader's own figure moves once the ack is written (the queue's cursor moves as the write starts).
-    await until(() => u.stats().cursor === 42);
+    await within(() => u.stats().cursor === 42);
     expect(await queue.cursor('cosm')).toBe(42);
     expect(stored()).toEqual([...first, ...later]);
     expect(u.stats()).toMatchObject({ name: 'cosm', state: 'ok', cursor: 42, sent: 42, retries: 0, deadLetters: 0, lastError: null });
@@ -106,7 +102,7 @@ describe('Uploader (drain loop) with a real LevelDB queue and the Cosm test serv
     const times = await append(40);
     server.rejectTime(times[16]!, 'datapoint out of range');
     const u = uploader();
-    await until(async () => (await queue.cursor('cosm')) === 40);
+    await within(async () => (await queue.cursor('cosm')) === 40);
     expect(stored()).toEqual(times.filter((_, i) => i !== 16));
     const dead = await queue.deadLetters('cosm');
     expect(dead.map((d) => [d.seq, d.reason])).toEqual([[17, 'datapoint out of range']]);
@@ -117,7 +113,7 @@ describe('Uploader (drain loop) with a real LevelDB queue and the Cosm test serv
     const times = await append(10);
     server.failNext(3, { status: 503 });
     const u = uploader();
-    await until(async () => (await queue.cursor('cosm')) === 10);
+    await within(async () => (await queue.cursor('cosm')) === 10);
     expect(stored()).toEqual(times);
     expect(u.stats()).toMatchObject({ state: 'ok', retries: 3, sent: 10 });
   });
@@ -128,7 +124,7 @@ describe('Uploader (drain loop) with a real LevelDB queue and the Cosm test serv
     server.failNext(1, { status: 503, retryAfter: '1' });
     const before = server.requests.length;
     uploader();
-    await until(async () => (await queue.cursor('cosm')) === 3);
+    await within(async () => (await queue.cursor('cosm')) === 3);
     const requests = server.requests.slice(before);
     expect(requests.map((r) => r.status).slice(0, 3)).toEqual([429, 503, 200]);
     expect(requests[1]!.at - requests[0]!.at).toBeGreaterThanOrEqual(990);
@@ -140,7 +136,7 @@ describe('Uploader (drain loop) with a real LevelDB queue and the Cosm test serv
     const logs = logCapture();
     server.setApiKey('a-new-key-9999');
     const u = uploader({ logger: createLogger({ level: 'debug', destination: logs.stream }) });
-    await until(() => u.stats().retries >= 4);
+    await within(() => u.stats().retries >= 4);
     const stats = u.stats();
     expect(stats.state).toBe('failing');
     expect(stats.lastErrorCode).toBe('P1_SINK_AUTH');
@@ -150,7 +146,7 @@ describe('Uploader (drain loop) with a real LevelDB queue and the Cosm test serv
     expect(errors[0]).toMatchObject({ code: 'P1_SINK_AUTH', sink: 'cosm' });
     expect(JSON.stringify(logs.lines())).not.toContain(KEY);
     server.setApiKey(KEY);
-    await until(async () => (await queue.cursor('cosm')) === 5);
+    await within(async () => (await queue.cursor('cosm')) === 5);
     expect(u.stats().state).toBe('ok');
     expect(logs.lines().some((l) => l.msg === 'sink is delivering again')).toBe(true);
   });
@@ -159,9 +155,9 @@ describe('Uploader (drain loop) with a real LevelDB queue and the Cosm test serv
     const times = await append(4);
     server.hang(true);
     const u = uploader({ sink: cosmSink({ timeoutMs: 150 }) });
-    await until(() => u.stats().state === 'retrying');
+    await within(() => u.stats().state === 'retrying');
     server.hang(false);
-    await until(async () => (await queue.cursor('cosm')) === 4);
+    await within(async () => (await queue.cursor('cosm')) === 4);
     expect(stored()).toEqual(times);
   });
 
@@ -169,7 +165,7 @@ describe('Uploader (drain loop) with a real LevelDB queue and the Cosm test serv
     await append(20);
     const broken = uploader({ name: 'broken', sink: cosmSink({ apiKey: 'not-the-key' }) });
     uploader({ name: 'cosm' });
-    await until(async () => (await queue.cursor('cosm')) === 20);
+    await within(async () => (await queue.cursor('cosm')) === 20);
     expect(await queue.cursor('broken')).toBe(0);
     expect(broken.stats().state).toBe('failing');
   });
@@ -178,7 +174,7 @@ describe('Uploader (drain loop) with a real LevelDB queue and the Cosm test serv
     await append(2);
     server.failNext(1000, { status: 500 });
     const u = uploader({ retry: { baseMs: 60_000, capMs: 300_000 }, random: () => 0.9 });
-    await until(() => u.stats().retries >= 1);
+    await within(() => u.stats().retries >= 1);
     const started = Date.now();
     await u.stop();
     expect(Date.now() - started).toBeLessThan(1000);

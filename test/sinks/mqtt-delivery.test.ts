@@ -9,6 +9,7 @@ import type { PublishPolicy } from '../../src/sinks/sink.js';
 import { parseSinkSpec, type MqttSpec } from '../../src/sinks/spec.js';
 import { VirtualMeter } from '../../src/sources/virtual-meter.js';
 import { Mosquitto, retained, Subscriber, type Received } from '../support/mosquitto.js';
+import { until } from '../support/until.js';
 
 const START = Date.UTC(2024, 8, 1);
 const STATE = 'p1logger/+/electricity';
@@ -70,14 +71,6 @@ async function savedObserver(): Promise<Subscriber> {
   cleanup.push(() => observer.close());
   await broker.save();
   return observer;
-}
-
-async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 describe('MQTT sink through the uploader, against a real Mosquitto', () => {

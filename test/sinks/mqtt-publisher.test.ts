@@ -6,6 +6,7 @@ import { parseSinkSpec, type MqttSpec } from '../../src/sinks/spec.js';
 import { VirtualMeter } from '../../src/sources/virtual-meter.js';
 import { Mosquitto, retained, Subscriber, type Received } from '../support/mosquitto.js';
 import { MqttProxy } from '../support/mqtt-proxy.js';
+import { until } from '../support/until.js';
 
 /**
  * The sink's own publisher (packets written straight to the socket) seen from between it and a real Mosquitto:
@@ -61,14 +62,6 @@ async function observer(broker: Mosquitto): Promise<Subscriber> {
   const subscriber = await Subscriber.connect(broker.url, [STATE]);
   cleanup.push(() => subscriber.close());
   return subscriber;
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 describe('MQTT publisher against a real Mosquitto, watched from between', () => {
